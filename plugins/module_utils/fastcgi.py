@@ -713,7 +713,7 @@ class FastCGIClient:
         if records == 0:
             if head.startswith(b'HTTP/'):
                 return ('not a FastCGI server: the peer answered with HTTP ("%s"); point the client at the php-fpm listen '
-                        'address, not the web server' % (_one_line(head.split(b'\n', 1)[0], 60),))
+                        'address, not the web server' % (_one_line(head.split(b'\n', 1)[0].rstrip(b'\r'), 60),))
             if head[:1] in (b'\x15', b'\x16') and head[1:2] == b'\x03':
                 return 'not a FastCGI server: the peer answered with TLS'
             return 'not a FastCGI server: bad version byte %d in the first record (starts with "%s")' % (version, _one_line(head, 40))
@@ -729,7 +729,7 @@ class FastCGIClient:
             detail = ''
             if stderr:
                 detail = ' (stderr: %s)' % (_one_line(stderr, 120),)
-            raise self._fail(FastCGIProtocolError, 'empty response: no CGI headers on STDOUT (is REQUEST_METHOD set?)%s' % (detail,))
+            raise self._fail(FastCGIProtocolError, 'empty response: no CGI headers on STDOUT%s' % (detail,))
         try:
             status, reason, headers, body = parse_cgi_output(stdout)
         except FastCGIProtocolError as exc:

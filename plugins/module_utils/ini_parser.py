@@ -34,6 +34,7 @@ _LABEL_RE = re.compile(r'[^=\n\r\t;&|^$~(){}!"\[\x00]+')
 _BOOL_RE = re.compile(r'(true|on|yes|false|off|none|null|no)[ \t]*', re.IGNORECASE)
 _CONSTANT_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
 _WS_RE = re.compile(r'[ \t]+')
+_SECTION_QUOTES_RE = re.compile(r'"([^"]*)"|\'([^\']*)\'')
 # Unquoted value characters; a '$' not opening '${' takes the next character with it.
 _VALUE_RE = re.compile(r'(?:[^$= \t\n\r;&|^~()!"\'\x00]|\$[^{\x00])+')
 _OPERATORS = '&|^~()!'
@@ -141,8 +142,8 @@ class IniParser(object):
         self._pos = 0
         self._line = 1
         self._local = {}
-        self._section = None
-        self._special = False
+        self._section = None    # PHP's active_ini_hash: the [PATH=]/[HOST=] section entries go to
+        self._special = False   # PHP's is_special_section: extension lines are not loads
         self._result = result
         try:
             self._parse_statements()
@@ -212,17 +213,19 @@ class IniParser(object):
             if char in ('', '\n', '\r'):
                 raise _SyntaxError(self._line, "syntax error, unexpected end of file, expecting ']'")
             self._advance(1)
-        name = text[start:self._pos]
+        # Quotes in a section name are syntax, not part of the name: ["PATH=/x"] is [PATH=/x].
+        name = _SECTION_QUOTES_RE.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text[start:self._pos])
         self._advance(1)
         ws = re.compile(r'[ \t]*(\r\n|\n|\r)?').match(text, self._pos)
         self._advance(ws.end() - self._pos)
+        # php_ini_parser_cb: a name starting with PATH/HOST (any case) is special; it switches the
+        # target of later entries only when something follows the prefix (a bare [PATH] does not).
+        # Any other section leaves the target alone, so entries after [PATH=/x] then [opcache] are
+        # still conditional on /x; only the next file starts over.
         upper = name.upper()
-        if upper.startswith('PATH') or upper.startswith('HOST'):
+        self._special = upper.startswith('PATH') or upper.startswith('HOST')
+        if self._special and len(name) > 4:
             self._section = name
-            self._special = True
-        else:
-            self._section = None
-            self._special = False
 
     def _parse_assignment(self):
         line = self._line
@@ -276,8 +279,8 @@ class IniParser(object):
         elif not self._special and lowered == 'zend_extension':
             entry = IniEntry(key, value, line, None, ENTRY_ZEND_EXTENSION)
         else:
-            entry = IniEntry(key, value, line, self._section if self._special else None)
-            if not self._special:
+            entry = IniEntry(key, value, line, self._section)
+            if self._section is None:
                 self._local[key] = value
         self._result.entries.append(entry)
 
@@ -364,6 +367,9 @@ class IniParser(object):
             if char == "'":
                 end = text.find("'", pos + 1)
                 if end < 0:
+                    if parts:
+                        # An unmatched quote after a value: PHP applies the value, then stops.
+                        break
                     self._advance(len(text) - pos)
                     self._fail('end of file')
                 parts.append(self._advance(end + 1 - pos)[1:-1])

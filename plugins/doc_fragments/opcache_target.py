@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, phpops.opcache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options shared by the modules that analyse a host's PHP installations."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  root:
+    description:
+      - Analyse the tree under this path as if it were C(/).
+      - Symbolic links are resolved inside O(root), no command is run, and paths in the result are
+        paths inside the tree (without the prefix). Use it for container images, chroots and tests.
+    type: path
+    default: /
+  installations:
+    description:
+      - Analyse these installations instead of discovering them.
+      - Each item names a PHP binary whose compiled-in paths are used, or a main ini file and scan directories.
+    type: list
+    elements: dict
+    suboptions:
+      binary:
+        description:
+          - A C(php) or C(php-fpm) binary; its version and compiled-in configuration paths are used.
+        type: path
+      php_ini:
+        description:
+          - The main ini file. An empty string means none (as with C(php -n) for the main file only).
+        type: path
+      scan_dirs:
+        description:
+          - Scan directories, in order, like the elements of E(PHP_INI_SCAN_DIR).
+        type: list
+        elements: path
+      sapi:
+        description:
+          - The SAPI name to report this installation under.
+        type: str
+        default: cli
+      fpm_conf:
+        description:
+          - The C(php-fpm.conf) to read pools from (with O(installations[].sapi=fpm)).
+        type: path
+      version:
+        description:
+          - The PHP version, when no binary tells it (decides defaults and which directives exist).
+        type: str
+  families:
+    description:
+      - Only report installations of these layout families.
+    type: list
+    elements: str
+    choices: [debian, rhel, remi, alpine, arch, docker]
+  sapis:
+    description:
+      - Only report these SAPIs (for example V(cli), V(fpm), V(apache2)).
+    type: list
+    elements: str
+  directives:
+    description:
+      - Only report these directives; shell-style patterns such as V(opcache.jit*) are allowed.
+      - Findings are computed from all directives regardless.
+    type: list
+    elements: str
+  environment:
+    description:
+      - Environment variables that C(${NAME}) references in ini files resolve to, as the PHP
+        service sees them. Unset names resolve to an empty string, as in PHP.
+    type: dict
+    default: {}
+'''

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, phpops.opcache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What opcache_info and opcache_facts share: the argument spec of doc fragment
+phpops.opcache.opcache_target, the command runner, and error reporting without tracebacks."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS, HostFSError
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError
+
+
+def target_argument_spec():
+    return dict(
+        root=dict(type='path', default='/'),
+        installations=dict(type='list', elements='dict', options=dict(
+            binary=dict(type='path'),
+            php_ini=dict(type='path'),
+            scan_dirs=dict(type='list', elements='path'),
+            sapi=dict(type='str', default='cli'),
+            fpm_conf=dict(type='path'),
+            version=dict(type='str'),
+        )),
+        families=dict(type='list', elements='str', choices=['debian', 'rhel', 'remi', 'alpine', 'arch', 'docker']),
+        sapis=dict(type='list', elements='str'),
+        directives=dict(type='list', elements='str'),
+        environment=dict(type='dict', default={}),
+    )
+
+
+def _runner(module):
+    """Run a PHP binary with the compiled-in defaults: PHPRC and PHP_INI_SCAN_DIR removed."""
+    def run(argv):
+        saved = dict((name, os.environ.pop(name)) for name in ('PHPRC', 'PHP_INI_SCAN_DIR') if name in os.environ)
+        try:
+            return module.run_command(argv, check_rc=False)
+        finally:
+            os.environ.update(saved)
+    return run
+
+
+def report_from_params(module):
+    """Build the report for the module's parameters, or fail_json with a one-line reason."""
+    params = module.params
+    root = params['root']
+    if not os.path.isdir(root):
+        module.fail_json(msg='root %s is not a directory' % root)
+    fs = HostFS(root)
+    run = None if fs.prefixed else _runner(module)
+    env = dict((str(k), str(v)) for k, v in (params['environment'] or {}).items())
+    explicit = params['installations']
+    if explicit:
+        for index, spec in enumerate(explicit):
+            if not spec.get('binary') and spec.get('php_ini') is None and spec.get('scan_dirs') is None:
+                module.fail_json(msg='installations[%d]: give binary, or php_ini and/or scan_dirs' % index)
+    try:
+        return build_report(fs, run, explicit, params['sapis'], params['directives'], env, params['families'])
+    except DiscoveryError as error:
+        module.fail_json(msg=str(error))
+    except HostFSError as error:
+        module.fail_json(msg='cannot read %s: %s' % (error.path, error.reason))
