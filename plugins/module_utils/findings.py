@@ -120,42 +120,46 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
         found.append(Finding(code, severity, message, ev, inst_id, sapi_name, pool, directive))
 
     enable_key = 'opcache.enable_cli' if sapi_name == 'cli' else 'opcache.enable'
-    if not php_bool(values.get(enable_key)) or (sapi_name == 'cli' and not php_bool(values.get('opcache.enable'))):
-        key = enable_key if not php_bool(values.get(enable_key)) else 'opcache.enable'
-        add('OPC_DISABLED', WARNING if sapi_name != 'cli' else INFO, 'OPcache is disabled for %s: %s=%r (%s)' % (sapi_name, key, values.get(key), origins.get(key)),
-            [origins.get(key)], directive=key)
+    disabled_by = [key for key in (enable_key, 'opcache.enable') if not php_bool(values.get(key))]
+    if disabled_by:
+        key = disabled_by[0]
+        add('OPC_DISABLED', WARNING if sapi_name != 'cli' else INFO,
+            'OPcache is disabled for %s: %s=%r (%s)' % (sapi_name, key, values.get(key), origins.get(key)), [origins.get(key)], directive=key)
     if not php_bool(values.get('opcache.validate_timestamps')):
         add('OPC_VALIDATE_TIMESTAMPS_OFF', WARNING,
             'opcache.validate_timestamps is off (%s): changed PHP files are never picked up until the cache is reset or the service reloaded'
             % origins.get('opcache.validate_timestamps'), [origins.get('opcache.validate_timestamps')], directive='opcache.validate_timestamps')
         if values.get('opcache.file_cache'):
             add('OPC_FILE_CACHE_NO_VALIDATION', CRITICAL,
-                'opcache.file_cache=%s (%s) with validate_timestamps off: stale bytecode survives opcache_reset(), reload and restart; purge the file cache on deploy'
-                % (values['opcache.file_cache'], origins.get('opcache.file_cache')), [origins.get('opcache.file_cache'), origins.get('opcache.validate_timestamps')],
-                directive='opcache.file_cache')
+                'opcache.file_cache=%s (%s) with validate_timestamps off: stale bytecode survives opcache_reset(), reload and restart; '
+                'purge the file cache on deploy' % (values['opcache.file_cache'], origins.get('opcache.file_cache')),
+                [origins.get('opcache.file_cache'), origins.get('opcache.validate_timestamps')], directive='opcache.file_cache')
     jit = values.get('opcache.jit')
     jit_origin = origins.get('opcache.jit')
     if jit in ('', '1') and jit_origin not in (None, 'default'):
         # "off" -> "" still means off; "on" -> "1" is read as a numeric JIT setting nobody intended.
         add('OPC_JIT_WORD_REWRITTEN', INFO if jit == '' else WARNING,
-            'opcache.jit at %s reaches PHP as %r: an unquoted on/off/yes/no/true/false/none word is rewritten by the ini scanner; quote it (opcache.jit="off")'
-            % (jit_origin, jit), [jit_origin], directive='opcache.jit')
+            'opcache.jit at %s reaches PHP as %r: an unquoted on/off/yes/no/true/false/none word is rewritten by the ini scanner; '
+            'quote it (opcache.jit="off")' % (jit_origin, jit), [jit_origin], directive='opcache.jit')
     for pool in pools_info:
         for key, override in sorted(pool['overrides'].items()):
             if key in STARTUP_ONLY:
                 add('OPC_POOL_STARTUP_ONLY', WARNING,
-                    'pool %s sets %s=%r with %s (%s), but %s is fixed when the FPM master starts: ini_get() shows the pool value, PHP does not use it'
-                    % (pool['name'], key, override['value'], override['kind'], evidence(override['file'], override['line']), key),
+                    'pool %s sets %s=%r with %s (%s), but %s is fixed when the FPM master starts: '
+                    'ini_get() shows the pool value, PHP does not use it' % (pool['name'], key, override['value'], override['kind'], evidence(override['file'], override['line']), key),
                     [evidence(override['file'], override['line'])], pool['name'], key)
     per_pool_vt = dict((p['name'], p['settings'].get('opcache.validate_timestamps', {}).get('value')) for p in pools_info)
     if len(set(php_bool(v) for v in per_pool_vt.values())) > 1:
         add('OPC_POOL_VALIDATE_TIMESTAMPS_MIXED', WARNING,
-            'pools of one FPM master disagree on opcache.validate_timestamps (%s): they share one cache, and a script cached by a pool with it off is never revalidated by the others'
-            % ', '.join('%s=%r' % item for item in sorted(per_pool_vt.items())), [], directive='opcache.validate_timestamps')
+            'pools of one FPM master disagree on opcache.validate_timestamps (%s): they share one cache, '
+            'and a script cached by a pool with it off is never revalidated by the others' % ', '.join('%s=%r' % item for item in sorted(per_pool_vt.items())), [], directive='opcache.validate_timestamps')
     return found
 
 
-def cross_sapi_findings(inst_id, sapi_values, directives=('opcache.validate_timestamps', 'opcache.revalidate_freq', 'opcache.enable', 'opcache.file_cache', 'opcache.jit')):
+FRESHNESS_DIRECTIVES = ('opcache.validate_timestamps', 'opcache.revalidate_freq', 'opcache.enable', 'opcache.file_cache', 'opcache.jit')
+
+
+def cross_sapi_findings(inst_id, sapi_values, directives=FRESHNESS_DIRECTIVES):
     """CLI and FPM reading different values for the directives that decide freshness."""
     found = []
     if 'cli' not in sapi_values or 'fpm' not in sapi_values:

@@ -14,7 +14,7 @@ description:
     (value and origin per directive, finding codes and messages).
   - It can run as part of fact gathering, see the examples.
 author:
-  - phpops.opcache contributors
+  - phpops.opcache maintainers (@phpops)
 extends_documentation_fragment:
   - phpops.opcache.opcache_target
 attributes:

@@ -21,7 +21,7 @@ description:
     off, file cache without validation, or an unquoted C(opcache.jit) word rewritten by the ini scanner.
   - The ini files are parsed by a re-implementation of PHP's ini scanner that is tested against a real C(php) binary.
 author:
-  - phpops.opcache contributors
+  - phpops.opcache maintainers (@phpops)
 extends_documentation_fragment:
   - phpops.opcache.opcache_target
 attributes:

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, phpops.opcache contributors
+"""Fixtures of the oracle suite. A missing php binary FAILS the tests that need it (no skip)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from php_oracle import OracleError, PhpOracle  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope='session')
+def php_oracle(tmp_path_factory):
+    try:
+        return PhpOracle(str(tmp_path_factory.mktemp('php-oracle')))
+    except OracleError as error:
+        pytest.fail(str(error), pytrace=False)
