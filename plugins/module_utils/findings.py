@@ -146,13 +146,15 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
             if key in STARTUP_ONLY:
                 add('OPC_POOL_STARTUP_ONLY', WARNING,
                     'pool %s sets %s=%r with %s (%s), but %s is fixed when the FPM master starts: '
-                    'ini_get() shows the pool value, PHP does not use it' % (pool['name'], key, override['value'], override['kind'], evidence(override['file'], override['line']), key),
+                    'ini_get() shows the pool value, PHP does not use it'
+                    % (pool['name'], key, override['value'], override['kind'], evidence(override['file'], override['line']), key),
                     [evidence(override['file'], override['line'])], pool['name'], key)
     per_pool_vt = dict((p['name'], p['settings'].get('opcache.validate_timestamps', {}).get('value')) for p in pools_info)
     if len(set(php_bool(v) for v in per_pool_vt.values())) > 1:
         add('OPC_POOL_VALIDATE_TIMESTAMPS_MIXED', WARNING,
             'pools of one FPM master disagree on opcache.validate_timestamps (%s): they share one cache, '
-            'and a script cached by a pool with it off is never revalidated by the others' % ', '.join('%s=%r' % item for item in sorted(per_pool_vt.items())), [], directive='opcache.validate_timestamps')
+            'and a script cached by a pool with it off is never revalidated by the others'
+            % ', '.join('%s=%r' % item for item in sorted(per_pool_vt.items())), [], directive='opcache.validate_timestamps')
     return found
 
 
