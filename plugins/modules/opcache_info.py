@@ -30,7 +30,10 @@ attributes:
     description: The module only reads files; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to show a difference of.
   platform:
+    support: full
+    description: Runs on POSIX managed nodes with Python 3.8 or later and the standard library only.
     platforms: posix
 notes:
   - Runs with the Python standard library only. With O(root) unset, it runs C(php -n -v) or C(php-fpm -i) to learn
