@@ -73,6 +73,11 @@ def sapi_findings(inst_id, version, sapi_name, config, directive_table):
     for problem in config.problems:
         severity = WARNING if problem.code in ('INI_SYNTAX_ERROR', 'INI_FILE_UNREADABLE', 'INI_FILE_TOO_LARGE', 'INI_BINARY_CONTENT') else INFO
         add(problem.code, severity, problem.message, [evidence(problem.file, problem.line)])
+    for ref in config.env_references:
+        if ref['source'] != 'directive':
+            add('INI_ENV_REFERENCE', INFO,
+                '${%s} in %s comes from the environment (%s here); the PHP service may run with another environment'
+                % (ref['name'], ref['file'], 'unset, so empty' if ref['value'] is None else repr(ref['value'])), [ref['file']])
     settings = config.settings
     for key, assignment in sorted(settings.items()):
         if not key.startswith('opcache.'):
