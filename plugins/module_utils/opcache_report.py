@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from ansible_collections.phpops.opcache.plugins.module_utils.findings import (
+    Finding,
     cross_sapi_findings,
     effective_findings,
     evidence,
@@ -133,13 +134,15 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
             inst_report['sapis'][sapi_name] = sapi_report
         findings.extend(cross_sapi_findings(inst.id, per_sapi_values))
         installations.append(inst_report)
+    if not installations:
+        findings.append(Finding('PHP_NOT_FOUND', 'info', 'no PHP installation found%s; give installations explicitly if PHP lives elsewhere'
+                                % ('' if not families else ' of families ' + ', '.join(families)), []))
     findings_dicts = [f.as_dict() for f in findings]
     findings_dicts.sort(key=lambda f: (SEVERITY_ORDER.get(f['severity'], 9), f['installation'] or '', f['sapi'] or '', f['code']))
     return {'installations': installations, 'findings': findings_dicts}
 
 
 def _problem(code, message, path, line, inst_id, sapi_name):
-    from ansible_collections.phpops.opcache.plugins.module_utils.findings import Finding
     return Finding(code, 'warning', message, [evidence(path, line)], inst_id, sapi_name)
 
 

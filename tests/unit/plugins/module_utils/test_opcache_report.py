@@ -128,3 +128,9 @@ def test_compact_facts(tmp_path):
     assert fpm['origins']['opcache.validate_timestamps'] == FPM + '/conf.d/99-opcache-optimization.ini:2'
     assert fpm['origins']['opcache.revalidate_path'] == 'default'
     assert fpm['pools']['api']['overrides'] == {'opcache.validate_timestamps': '1'}
+
+
+def test_no_php_is_a_finding(tmp_path):
+    report = build_report(HostFS(str(tmp_path)))
+    assert report['installations'] == []
+    assert [f['code'] for f in report['findings']] == ['PHP_NOT_FOUND']
