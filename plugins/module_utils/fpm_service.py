@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, phpops.opcache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reload or restart a PHP-FPM master through the host's service manager.
+
+systemd when PID 1 is systemd, else the SysV ``service`` wrapper or ``/etc/init.d`` script, else
+OpenRC's ``rc-service``. The service name follows from the master's configuration path, per
+distribution family. As a last resort a reload is SIGUSR2 to the master (what the distributions'
+units do); a restart needs the service manager.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+SERVICE_ACTIONS = ('reload', 'restart')
+
+
+class ServiceError(Exception):
+    """The service could not be acted on; the message says which and why."""
+
+
+def service_name_for(config_path):
+    """The init service that runs the FPM master using ``config_path``, or None."""
+    if not config_path:
+        return None
+    match = re.match(r'^/etc/php/(\d+\.\d+)/fpm/', config_path)
+    if match:
+        return 'php%s-fpm' % match.group(1)
+    match = re.match(r'^/etc/opt/remi/(php\d+)/', config_path)
+    if match:
+        return '%s-php-fpm' % match.group(1)
+    match = re.match(r'^/etc/php(\d+)/', config_path)
+    if match:
+        return 'php-fpm%s' % match.group(1)
+    if config_path.startswith('/etc/php-legacy/'):
+        return 'php-legacy-fpm'
+    if config_path in ('/etc/php-fpm.conf', '/etc/php/php-fpm.conf'):
+        return 'php-fpm'
+    return None
+
+
+def _which(name, paths=('/usr/sbin', '/usr/bin', '/sbin', '/bin')):
+    for directory in paths:
+        candidate = os.path.join(directory, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def service_command(service, action, root='/'):
+    """The argv that performs ``action`` on ``service`` with this host's service manager."""
+    if action not in SERVICE_ACTIONS:
+        raise ServiceError('unknown service action %s' % action)
+    if os.path.isdir(os.path.join(root, 'run/systemd/system')) and _which('systemctl'):
+        return [_which('systemctl'), action, service]
+    if _which('service'):
+        return [_which('service'), service, action]
+    script = os.path.join(root, 'etc/init.d', service)
+    if os.access(script, os.X_OK):
+        return [script, action]
+    if _which('rc-service'):
+        return [_which('rc-service'), service, action]
+    raise ServiceError('no service manager found to %s %s (no systemctl, service, /etc/init.d script or rc-service)' % (action, service))
+
+
+def act(run_command, config_path, action, master_pid=None):
+    """Reload or restart the master using ``config_path``. Returns a dict saying what was done."""
+    service = service_name_for(config_path)
+    if service:
+        argv = service_command(service, action)
+        rc, out, err = run_command(argv)
+        if rc != 0:
+            raise ServiceError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip().splitlines()[-1:] or ''))
+        return {'method': 'service', 'command': argv}
+    if action == 'reload' and master_pid:
+        try:
+            os.kill(master_pid, signal.SIGUSR2)
+        except OSError as error:
+            raise ServiceError('cannot send SIGUSR2 to FPM master %d: %s' % (master_pid, error.strerror))
+        return {'method': 'signal', 'command': ['kill', '-USR2', str(master_pid)]}
+    raise ServiceError('no init service is known for the FPM master using %s; cannot %s it' % (config_path, action))
