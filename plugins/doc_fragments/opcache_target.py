@@ -73,4 +73,36 @@ options:
         service sees them. Unset names resolve to an empty string, as in PHP.
     type: dict
     default: {}
+  live:
+    description:
+      - Also ask every running PHP-FPM master, over FastCGI through its pools, which values it really uses, and compare
+        with the files on disk (drift, files changed since the master started, stale cached scripts).
+      - V(auto) does it when O(root=/) and a PHP-FPM master runs; V(true) fails when it cannot; V(false) never does.
+      - A small probe script is written to O(probe_dir) for each request (readable only by root and the pool's group,
+        never under a document root) and removed on every path out; leftovers of interrupted runs are removed.
+    type: str
+    choices: [auto, 'true', 'false']
+    default: auto
+  paths:
+    description:
+      - Application roots whose cached scripts are checked for stale bytecode (live view only).
+    type: list
+    elements: path
+    default: []
+  max_examples:
+    description:
+      - How many stale scripts to list as examples.
+    type: int
+    default: 10
+  probe_dir:
+    description:
+      - Where the live probe is written. It must be allowed by the pools' C(open_basedir) and, to read the status,
+        lie under C(opcache.restrict_api) when that is set. Not C(/tmp), which systemd's C(PrivateTmp) hides from PHP-FPM.
+    type: path
+    default: /run/phpops-opcache
+  live_timeout:
+    description:
+      - Seconds to wait for each FastCGI connection and response.
+    type: float
+    default: 5.0
 '''

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS, HostFSError
-from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import DEFAULT_PROBE_DIR, LiveError, find_fpm_masters, live_report
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report, sort_findings
 from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError
 
 
@@ -28,6 +29,11 @@ def target_argument_spec():
         sapis=dict(type='list', elements='str'),
         directives=dict(type='list', elements='str'),
         environment=dict(type='dict', default={}),
+        live=dict(type='str', default='auto', choices=['auto', 'true', 'false']),
+        paths=dict(type='list', elements='path', default=[]),
+        max_examples=dict(type='int', default=10),
+        probe_dir=dict(type='path', default=DEFAULT_PROBE_DIR),
+        live_timeout=dict(type='float', default=5.0),
     )
 
 
@@ -57,8 +63,32 @@ def report_from_params(module):
             if not spec.get('binary') and spec.get('php_ini') is None and spec.get('scan_dirs') is None:
                 module.fail_json(msg='installations[%d]: give binary, or php_ini and/or scan_dirs' % index)
     try:
-        return build_report(fs, run, explicit, params['sapis'], params['directives'], env, params['families'])
+        report = build_report(fs, run, explicit, params['sapis'], params['directives'], env, params['families'])
     except DiscoveryError as error:
         module.fail_json(msg=str(error))
     except HostFSError as error:
         module.fail_json(msg='cannot read %s: %s' % (error.path, error.reason))
+    if params['live'] != 'false' and (params['sapis'] is None or 'fpm' in params['sapis']):
+        add_live_view(module, fs, report)
+    return report
+
+
+def add_live_view(module, fs, report):
+    """Ask every running PHP-FPM master over FastCGI (option live) and merge its findings."""
+    params = module.params
+    if fs.prefixed:
+        if params['live'] == 'true':
+            module.fail_json(msg='live=true needs the target itself: it cannot probe PHP-FPM under root %s' % fs.root)
+        return
+    try:
+        masters = find_fpm_masters()
+        if not masters and params['live'] == 'auto':
+            return
+        if not masters:
+            module.fail_json(msg='live=true but no PHP-FPM master process runs on this host')
+        live = live_report(fs, report, {'masters': masters, 'probe_dir': params['probe_dir'], 'paths': params['paths'],
+                                        'max_examples': params['max_examples'], 'timeout': params['live_timeout']})
+    except LiveError as error:
+        module.fail_json(msg='live view: %s' % error)
+    report['findings'] = sort_findings(report['findings'] + live.pop('findings'))
+    report['live'] = live

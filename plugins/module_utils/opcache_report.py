@@ -137,9 +137,12 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
     if not installations:
         findings.append(Finding('PHP_NOT_FOUND', 'info', 'no PHP installation found%s; give installations explicitly if PHP lives elsewhere'
                                 % ('' if not families else ' of families ' + ', '.join(families)), []))
-    findings_dicts = [f.as_dict() for f in findings]
-    findings_dicts.sort(key=lambda f: (SEVERITY_ORDER.get(f['severity'], 9), f['installation'] or '', f['sapi'] or '', f['code']))
-    return {'installations': installations, 'findings': findings_dicts}
+    return {'installations': installations, 'findings': sort_findings([f.as_dict() for f in findings])}
+
+
+def sort_findings(findings):
+    """Most severe first, then by installation, SAPI and code."""
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f['severity'], 9), f['installation'] or '', f['sapi'] or '', f['code']))
 
 
 def _problem(code, message, path, line, inst_id, sapi_name):
@@ -165,7 +168,27 @@ def compact_facts(report):
                     for p in sapi['pools'])
             sapis[name] = compact
         installations.append({'id': inst['id'], 'family': inst['family'], 'version': inst['version'], 'sapis': sapis})
-    return {
+    facts = {
         'installations': installations,
         'findings': [{'code': f['code'], 'severity': f['severity'], 'message': f['message']} for f in report['findings']],
+    }
+    if report.get('live'):
+        facts['live'] = [_compact_master(m) for m in report['live'].get('masters', [])]
+    return facts
+
+
+def _compact_master(master):
+    status = master.get('status') or {}
+    statistics = status.get('statistics') or {}
+    return {
+        'pid': master.get('pid'),
+        'config': master.get('config'),
+        'installation': master.get('installation'),
+        'start_time': master.get('start_time'),
+        'opcache_enabled': status.get('opcache_enabled'),
+        'restart_pending': status.get('restart_pending'),
+        'manual_restarts': statistics.get('manual_restarts'),
+        'pools': dict((p['name'], {'ok': p.get('ok'), 'error': p.get('error'),
+                                   'settings': dict((k, v.get('value')) for k, v in (p.get('settings') or {}).items())})
+                      for p in master.get('pools', [])),
     }

@@ -17,6 +17,8 @@ description:
     earlier assignment it overrode; directives nothing sets show PHP's default for that version.
   - For PHP-FPM, reads C(php-fpm.conf), its includes and every pool, and reports pool C(php_value)/C(php_admin_value)
     overrides with whether they can take effect.
+  - With O(live), asks every running PHP-FPM master over FastCGI which values it really uses and compares them with the
+    files on disk.
   - Raises findings with stable codes, for example a later file overriding an earlier one, C(validate_timestamps)
     off, file cache without validation, or an unquoted C(opcache.jit) word rewritten by the ini scanner.
   - The ini files are parsed by a re-implementation of PHP's ini scanner that is tested against a real C(php) binary.
@@ -27,7 +29,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: The module only reads files; it runs the same in check mode.
+    description: The module only reads; it runs the same in check mode. The live view's transient probe file is removed before it returns.
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to show a difference of.
@@ -141,6 +143,17 @@ installations:
               directives that a pool cannot change).
           type: list
           elements: dict
+live:
+  description:
+    - What the running PHP-FPM masters use (with O(live)). C(masters), one per running master, each with C(pid),
+      C(config), C(installation), C(start_time), C(php_ini_loaded_file) and C(php_ini_scanned_files) of the RUNNING master,
+      C(status) (memory, interned strings, statistics with C(start_time), C(last_restart_time), C(manual_restarts),
+      C(restart_pending), C(cache_full), JIT), C(drift) (directives whose value on disk differs from the running one),
+      C(stale_scripts) (with O(paths)) and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
+      (V(ini), V(default), V(php_value), V(php_admin_value), V(runtime)) and C(access).
+    - C(not_running) lists FPM installations without a running master.
+  returned: when the live view ran
+  type: dict
 findings:
   description: What needs attention, most severe first.
   returned: always

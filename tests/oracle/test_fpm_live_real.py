@@ -1,0 +1,345 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, phpops.opcache contributors
+"""Oracle: plugins/module_utils/fpm_live.py against two REAL, private php-fpm8.2 masters.
+
+Master A (``-c <tmp>/a/php.ini``, ``PHP_INI_SCAN_DIR=<tmp>/a/conf.d``) has pools: live (defaults),
+frozen (php_admin_value validate_timestamps=0), pv (php_value revalidate_freq=7), basedir
+(open_basedir without the probe dir), basedir_ok (open_basedir with it), restricted
+(opcache.restrict_api elsewhere) and jail (chroot). Master B has its own ini and one pool.
+Both run in the foreground (-F) as children of the test; the system's FPM is never touched.
+Needs root (pool users, chroot) and php-fpm8.2: a missing binary FAILS the tests (no skip).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+
+FPM = os.environ.get('PHPOPS_PHP_FPM', '/usr/sbin/php-fpm8.2')
+COLLECTIONS = [p for p in sys.path if os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'phpops', 'opcache'))][0]
+
+POOL = '''
+[{name}]
+user = www-data
+group = www-data
+listen = {sock}
+listen.mode = 0666
+pm = static
+pm.max_children = 1
+catch_workers_output = yes
+{extra}
+'''
+
+
+def _write(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+
+
+class Master(object):
+    def __init__(self, base, name, pools, opcache_ini):
+        self.dir = os.path.join(base, name)
+        self.ini = os.path.join(self.dir, 'php.ini')
+        self.scan = os.path.join(self.dir, 'conf.d')
+        self.conf = os.path.join(self.dir, 'php-fpm.conf')
+        self.socks = {}
+        _write(self.ini, '; main ini of the test\nopcache.revalidate_freq = 0\n')
+        _write(os.path.join(self.scan, '10-opcache.ini'), opcache_ini)
+        _write(os.path.join(self.scan, '20-extra.ini'), 'opcache.max_accelerated_files = 4000\n')
+        text = '[global]\npid = %s/fpm.pid\nerror_log = %s/fpm.log\ndaemonize = no\n' % (self.dir, self.dir)
+        for pool, extra in pools:
+            self.socks[pool] = os.path.join(base, 'sock', '%s-%s.sock' % (name, pool))
+            text += POOL.format(name=pool, sock=self.socks[pool], extra=extra)
+        _write(self.conf, text)
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, PHP_INI_SCAN_DIR=self.scan)
+        self.proc = subprocess.Popen([FPM, '-F', '-c', self.ini, '-y', self.conf, '-p', self.dir], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('php-fpm exited: %s' % self.log())
+            if all(os.path.exists(s) for s in self.socks.values()):
+                return
+            time.sleep(0.05)
+        raise RuntimeError('php-fpm did not come up: %s' % self.log())
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, 'fpm.log')) as handle:
+                return handle.read()[-2000:]
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope='module')
+def env():
+    if not os.path.isfile(FPM):
+        pytest.fail('php-fpm binary %s is missing (apt-get install php8.2-fpm)' % FPM, pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail('this oracle needs root (pool users, chroot)', pytrace=False)
+    base = tempfile.mkdtemp(prefix='fpmlive', dir='/tmp')
+    os.chmod(base, 0o755)
+    os.makedirs(os.path.join(base, 'sock'))
+    app = os.path.join(base, 'app')
+    _write(os.path.join(app, 'index.php'), '<?php echo "v1";\n')
+    jail = os.path.join(base, 'jail')
+    os.makedirs(jail)
+    probe_dir = '/run/phpops-test-%d-%d' % (os.getpid(), int(time.time()))
+    opcache_ini = 'zend_extension=opcache\nopcache.enable = 1\nopcache.file_update_protection = 0\nopcache.memory_consumption = 64\n'
+    pools_a = [
+        ('live', ''),
+        ('frozen', 'php_admin_value[opcache.validate_timestamps] = 0'),
+        ('pv', 'php_value[opcache.revalidate_freq] = 7'),
+        ('basedir', 'php_admin_value[open_basedir] = %s/' % app),
+        ('basedir_ok', 'php_admin_value[open_basedir] = %s/:%s/' % (app, probe_dir)),
+        ('restricted', 'php_admin_value[opcache.restrict_api] = %s/' % app),
+        ('jail', 'chroot = %s' % jail),
+    ]
+    master_a = Master(base, 'a', pools_a, opcache_ini)
+    master_b = Master(base, 'b', [('other', '')], opcache_ini.replace('= 64', '= 32'))
+    masters = [master_a, master_b]
+    try:
+        for master in masters:
+            master.start()
+        yield {'base': base, 'app': app, 'jail': jail, 'probe_dir': probe_dir, 'a': master_a, 'b': master_b}
+    finally:
+        for master in masters:
+            master.stop()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(probe_dir, ignore_errors=True)
+
+
+def _ours(env):
+    found = [m for m in fpm_live.find_fpm_masters() if m['config'].startswith(env['base'] + '/')]
+    return sorted(found, key=lambda m: m['config'])
+
+
+def _run(env, **options):
+    options.setdefault('probe_dir', env['probe_dir'])
+    options.setdefault('masters', _ours(env))
+    return fpm_live.live_report(HostFS('/'), None, options)
+
+
+def _pools(master):
+    return dict((p['name'], p) for p in master['pools'])
+
+
+def _get(listen, script):
+    response = FastCGIClient(listen, read_timeout=5).request(build_php_params(script))
+    return response.body.decode()
+
+
+@pytest.fixture(scope='module')
+def base_report(env):
+    return _run(env)
+
+
+def test_both_masters_found(env):
+    masters = _ours(env)
+    assert [m['config'] for m in masters] == [env['a'].conf, env['b'].conf]
+    assert [m['pid'] for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
+    for master in masters:
+        assert master['binary'] == os.path.realpath(FPM)
+        assert abs(master['start_time'] - time.time()) < 120
+        # FPM writes its process title over argv AND environ: PHP_INI_SCAN_DIR is not readable from /proc
+        assert master['scan_dir_env'] in (None, env['a'].scan, env['b'].scan)
+    assert sorted(masters[0]['worker_pools']) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
+
+
+def test_running_master_identity(env, base_report):
+    master_a, master_b = base_report['masters']
+    assert master_a['pid'] == env['a'].proc.pid and master_b['pid'] == env['b'].proc.pid
+    assert master_a['php_ini_loaded_file'] == env['a'].ini
+    assert master_a['php_ini_scanned_files'] == [os.path.join(env['a'].scan, '10-opcache.ini'), os.path.join(env['a'].scan, '20-extra.ini')]
+    assert master_a['version'].startswith('8.2.')
+    assert master_a['status']['opcache_enabled'] is True
+    assert master_a['status']['statistics']['start_time'] >= int(master_a['start_time']) - 1
+    assert master_a['drift'] == [] and master_b['drift'] == []
+    # the second master is queried on its own: its own SHM size and its own pool
+    assert [p['name'] for p in master_b['pools']] == ['other']
+    other = master_b['pools'][0]
+    assert other['ok'] and other['settings']['opcache.memory_consumption']['value'] == '32'
+    assert master_b['status']['memory_usage']['free_memory'] + master_b['status']['memory_usage']['used_memory'] <= 32 * 1024 * 1024
+
+
+def test_pool_values_and_origins(base_report):
+    pools = _pools(base_report['masters'][0])
+    live, frozen, pv = pools['live'], pools['frozen'], pools['pv']
+    assert live['ok'] and frozen['ok'] and pv['ok'], (live['error'], frozen['error'], pv['error'])
+    assert live['settings']['opcache.validate_timestamps'] == {'value': '1', 'origin': 'default', 'access': 7, 'global_value': '1', 'cfg_value': None}
+    vt = frozen['settings']['opcache.validate_timestamps']
+    assert (vt['value'], vt['origin'], vt['access']) == ('0', 'php_admin_value', 4)
+    rf = pv['settings']['opcache.revalidate_freq']
+    assert (rf['value'], rf['origin'], rf['access']) == ('7', 'php_value', 7)
+    assert live['settings']['opcache.revalidate_freq']['origin'] == 'ini'
+    assert live['settings']['opcache.memory_consumption']['value'] == '64'
+    assert live['settings']['opcache.memory_consumption']['origin'] == 'ini'
+    # different workers, as www-data
+    assert live['worker_pid'] != frozen['worker_pid']
+    assert live['worker_uid'] == 33
+
+
+def test_open_basedir_restrict_api_chroot(env, base_report):
+    pools = _pools(base_report['masters'][0])
+    assert not pools['basedir']['ok']
+    assert 'open_basedir' in pools['basedir']['error'] and env['probe_dir'] in pools['basedir']['error']
+    assert pools['basedir_ok']['ok'], pools['basedir_ok']['error']
+    assert pools['basedir_ok']['open_basedir'].endswith(env['probe_dir'] + '/')
+    restricted = pools['restricted']
+    assert restricted['ok'] and 'restrict_api' in restricted['status_error'] and env['app'] in restricted['status_error']
+    assert restricted['settings']['opcache.validate_timestamps']['value'] == '1'
+    jail = pools['jail']
+    assert jail['ok'], jail['error']
+    assert jail['chroot'] == env['jail']
+    codes = [(f['code'], f['pool']) for f in base_report['findings']]
+    assert ('LIVE_PROBE_FAILED', 'basedir') in codes
+    assert base_report['masters'][0]['probe_pool'] == 'live'
+
+
+def test_probe_dir_empty_after_success(env, base_report):
+    assert base_report['masters']
+    assert os.listdir(env['probe_dir']) == []
+    assert os.listdir(os.path.join(env['jail'], env['probe_dir'].lstrip('/'))) == []
+    assert oct(os.stat(env['probe_dir']).st_mode & 0o777) == oct(0o711)
+
+
+def test_probe_dir_empty_after_failure(env, monkeypatch):
+    seen = []
+
+    def boom(pool, site, payload, timeout=5.0):
+        seen.append(os.path.exists(site['host_path']))
+        raise RuntimeError('induced failure')
+
+    monkeypatch.setattr(fpm_live, 'request_probe', boom)
+    with pytest.raises(RuntimeError):
+        _run(env, masters=_ours(env)[:1])
+    assert seen == [True]
+    assert os.listdir(env['probe_dir']) == []
+
+
+def test_killed_run_leftover_removed_by_next_run(env):
+    code = ('import os, signal\nfrom ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
+            'site = m.plan_probe(%r, {"name": "live"})\nm.ensure_probe_dir(site["host_dir"])\nm.write_probe(site, 33)\n'
+            'print(site["host_path"], flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n' % env['probe_dir'])
+    proc = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=subprocess.PIPE, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    leftover = proc.stdout.decode().strip()
+    assert os.path.exists(leftover)
+    report = _run(env, masters=_ours(env)[1:])
+    assert report['masters'][0]['pools'][0]['ok']
+    assert os.listdir(env['probe_dir']) == []
+
+
+def test_default_probe_dir(env):
+    report = fpm_live.live_report(HostFS('/'), None, {'masters': _ours(env)[1:]})
+    assert report['masters'][0]['pools'][0]['ok']
+    assert [n for n in os.listdir(fpm_live.DEFAULT_PROBE_DIR) if n.startswith(fpm_live.PROBE_PREFIX + '%d-' % os.getpid())] == []
+    assert os.stat(fpm_live.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
+
+
+def test_ini_edit_without_reload_is_drift(env):
+    master = env['a']
+    ini = os.path.join(master.scan, '10-opcache.ini')
+    extra = os.path.join(master.scan, '20-extra.ini')
+    with open(ini) as handle:
+        original = handle.read()
+    try:
+        _write(ini, original.replace('memory_consumption = 64', 'memory_consumption = 96'))
+        later = time.time() + 2
+        os.utime(ini, (later, later))
+        os.rename(extra, extra + '.disabled')
+        report = _run(env, masters=_ours(env)[:1])
+    finally:
+        _write(ini, original)
+        os.rename(extra + '.disabled', extra)
+    running = report['masters'][0]
+    assert {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96', 'evidence': ini + ':4'} in running['drift']
+    assert {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None, 'evidence': 'removed from the ini files'} in running['drift']
+    assert running['fileset_differs']['only_running'] == [extra]
+    codes = set(f['code'] for f in report['findings'])
+    assert {'LIVE_DRIFT', 'LIVE_INI_CHANGED_AFTER_START', 'LIVE_FILESET_DIFFERS'} <= codes
+    assert ini in [c['file'] for c in running['changed_after_start']]
+
+
+def test_stale_code_under_validate_timestamps_off(env):
+    script = os.path.join(env['app'], 'index.php')
+    frozen = env['a'].socks['frozen']
+    assert _get(frozen, script) == 'v1'
+    _write(script, '<?php echo "v2";\n')
+    later = time.time() + 2
+    os.utime(script, (later, later))
+    assert _get(frozen, script) == 'v1'   # really served old code
+    report = _run(env, masters=_ours(env)[:1], paths=[env['app']], max_examples=5)
+    stale = report['masters'][0]['stale_scripts']
+    assert stale['count'] == 1 and stale['checked'] == 1
+    assert stale['examples'][0]['path'] == script
+    assert any(f['code'] == 'LIVE_STALE_SCRIPTS' and script in f['message'] for f in report['findings'])
+
+
+def test_not_running_and_connection_errors(env):
+    report = fpm_live.live_report(HostFS('/'), {'installations': [{'id': 'x:/nowhere', 'sapis': {'fpm': {'fpm_conf': '/nowhere/php-fpm.conf', 'pools': []}}}]},
+                                  {'masters': [], 'probe_dir': env['probe_dir']})
+    assert 'not running' in report['not_running'][0]['error']
+    site = fpm_live.plan_probe(env['probe_dir'], {'name': 'x'})
+    with pytest.raises(fpm_live.LiveError, match='socket missing'):
+        fpm_live.request_probe({'listen': os.path.join(env['base'], 'sock', 'gone.sock')}, site, {})
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+
+    def answer_http():
+        conn, _addr = server.accept()
+        conn.recv(65536)
+        conn.sendall(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')
+        conn.close()
+
+    thread = threading.Thread(target=answer_http, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(fpm_live.LiveError, match='not a FastCGI server: the peer answered with HTTP'):
+            fpm_live.request_probe({'listen': '127.0.0.1:%d' % server.getsockname()[1]}, site, {})
+    finally:
+        server.close()
+    # a unix socket the caller may not open: run the request as nobody
+    private = os.path.join(env['base'], 'sock', 'private.sock')
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(private)
+    listener.listen(1)
+    os.chmod(private, 0o600)
+    code = ('from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
+            'try:\n    m.request_probe({"listen": %r}, {"script_filename": "/x/p.php"}, {})\n'
+            'except m.LiveError as e:\n    print(e)\n' % private)
+    try:
+        out = subprocess.run(['/usr/bin/python3', '-c', code], env={'PYTHONPATH': COLLECTIONS}, stdout=subprocess.PIPE,
+                             preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)), check=True).stdout.decode()
+    finally:
+        listener.close()
+    assert 'permission denied' in out and 'listen.mode' in out

@@ -1,0 +1,346 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, phpops.opcache contributors
+"""Unit tests for plugins/module_utils/fpm_live.py: the pure logic, no php needed."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
+
+TABLE = directives_for('8.2')
+
+
+# -- titles and /proc ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('raw, config', [
+    (b'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)\x00\x00\x00\x00', '/etc/php/8.2/fpm/php-fpm.conf'),
+    (b'php-fpm8.1: master process (/etc/php/8.1/fpm/php-fpm.conf)', '/etc/php/8.1/fpm/php-fpm.conf'),
+    (b'php-fpm: master process (/srv/a dir/php-fpm (x).conf)', '/srv/a dir/php-fpm (x).conf'),
+    (b'php-fpm: pool www', None),
+    (b'/usr/sbin/php-fpm8.2\x00-F\x00-y\x00/x.conf', None),
+    (b'nginx: master process /usr/sbin/nginx', None),
+    (b'', None),
+])
+def test_master_title(raw, config):
+    assert fpm_live.parse_master_title(fpm_live.parse_cmdline(raw)) == config
+
+
+def test_pool_title():
+    assert fpm_live.parse_pool_title('php-fpm: pool www') == 'www'
+    assert fpm_live.parse_pool_title('php-fpm: master process (/x)') is None
+
+
+def test_parse_btime_and_stat():
+    assert fpm_live.parse_btime('cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n') == 1700000000
+    with pytest.raises(ValueError):
+        fpm_live.parse_btime('cpu 1\n')
+    fields = ['S', '1'] + ['0'] * 17 + ['12345'] + ['0'] * 10
+    stat_line = '4242 (php-fpm: master process (/a b).conf)) ' + ' '.join(fields)
+    assert fpm_live.parse_pid_stat(stat_line) == (1, 12345)
+
+
+def _fake_proc(root, pid, title, ppid, ticks, exe=None, uid=0):
+    base = root.join(str(pid))
+    base.ensure(dir=True)
+    base.join('cmdline').write_binary(title.encode() + b'\x00' * 20)
+    fields = ['S', str(ppid)] + ['0'] * 17 + [str(ticks)] + ['0'] * 10
+    base.join('stat').write('%d (php-fpm8.2) %s\n' % (pid, ' '.join(fields)))
+    base.join('status').write('Name:\tphp-fpm8.2\nUid:\t%d\t%d\t%d\t%d\n' % (uid, uid, uid, uid))
+    if exe:
+        os.symlink(exe, str(base.join('exe')))
+
+
+def test_find_fpm_masters_fake_proc(tmpdir):
+    tmpdir.join('stat').write('cpu 1\nbtime 1700000000\n')
+    _fake_proc(tmpdir, 100, 'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)', 1, 500, '/usr/sbin/php-fpm8.2')
+    _fake_proc(tmpdir, 101, 'php-fpm: pool www', 100, 510, uid=33)
+    _fake_proc(tmpdir, 102, 'php-fpm: pool www', 100, 511, uid=33)
+    _fake_proc(tmpdir, 200, 'php-fpm: master process (/etc/php/8.1/fpm/php-fpm.conf)', 1, 1000, '/usr/sbin/php-fpm8.1 (deleted)')
+    _fake_proc(tmpdir, 201, 'php-fpm: pool api', 200, 1001)
+    _fake_proc(tmpdir, 300, 'php-fpm: master process (/srv/second/php-fpm.conf)', 1, 250)
+    _fake_proc(tmpdir, 400, 'sshd: root', 1, 5)
+    tmpdir.join('self').ensure(dir=True)
+    masters = fpm_live.find_fpm_masters(str(tmpdir), clock_ticks=100)
+    assert [m['pid'] for m in masters] == [100, 200, 300]
+    first, second, third = masters
+    assert first['config'] == '/etc/php/8.2/fpm/php-fpm.conf'
+    assert first['binary'] == '/usr/sbin/php-fpm8.2' and not first['binary_deleted']
+    assert first['start_time'] == 1700000005.0
+    assert first['worker_pools'] == {'www': [101, 102]}
+    assert first['uid'] == 0
+    assert second['binary'] == '/usr/sbin/php-fpm8.1' and second['binary_deleted']
+    assert second['worker_pools'] == {'api': [201]}
+    assert third['binary'] is None and third['start_time'] == 1700000002.5
+
+
+def test_find_fpm_masters_missing_proc(tmpdir):
+    assert fpm_live.find_fpm_masters(str(tmpdir.join('nope'))) == []
+
+
+# -- origins and drift --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('local, glob, access, cfg, native, origin', [
+    ('1', '1', 7, None, 'PHP_INI_ALL', 'default'),
+    ('0', '0', 4, None, 'PHP_INI_ALL', 'php_admin_value'),       # admin-locked, nothing in the files
+    ('1', '1', 4, '1', 'PHP_INI_ALL', 'php_admin_value'),        # admin-locked to the same value
+    ('0', '0', 4, '1', None, 'php_admin_value'),
+    ('7', '7', 7, '0', 'PHP_INI_ALL', 'php_value'),
+    ('0', '0', 7, '0', 'PHP_INI_ALL', 'ini'),
+    ('64', '64', 4, '64', 'PHP_INI_SYSTEM', 'ini'),
+    ('128', '128', 4, None, 'PHP_INI_SYSTEM', 'default'),
+    ('96', '96', 4, '64', 'PHP_INI_SYSTEM', 'php_admin_value'),
+    ('5', '0', 7, '0', 'PHP_INI_ALL', 'runtime'),                # .user.ini / [PATH=] / ini_set
+])
+def test_classify_origin(local, glob, access, cfg, native, origin):
+    assert fpm_live.classify_origin(local, glob, access, cfg, native) == origin
+
+
+def test_values_equal():
+    assert fpm_live.values_equal('opcache.enable', '1', 'On', 'bool')
+    assert fpm_live.values_equal('opcache.enable', '', '0', 'bool')
+    assert not fpm_live.values_equal('opcache.enable', '1', '0', 'bool')
+    assert not fpm_live.values_equal('opcache.memory_consumption', '128', None, 'int')
+    assert fpm_live.values_equal('opcache.memory_consumption', ' 128', '128', 'int')
+    assert fpm_live.values_equal('x', None, None)
+
+
+def test_chain_drift():
+    running = {'opcache.memory_consumption': '64', 'opcache.enable': '1', 'opcache.max_accelerated_files': '4000', 'opcache.jit': None}
+    disk = {'opcache.memory_consumption': '96', 'opcache.enable': 'On', 'opcache.jit': 'tracing', 'date.timezone': 'UTC'}
+    assert fpm_live.chain_drift(running, disk, TABLE) == [
+        {'directive': 'opcache.jit', 'running': None, 'disk': 'tracing'},
+        {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None},
+        {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96'},
+    ]
+
+
+def test_pool_drift():
+    live = {
+        'opcache.validate_timestamps': {'value': '0', 'origin': 'php_admin_value'},
+        'opcache.revalidate_freq': {'value': '2', 'origin': 'default'},
+        'opcache.enable': {'value': '1', 'origin': 'php_admin_value'},
+        'opcache.memory_consumption': {'value': '64', 'origin': 'ini'},
+    }
+    disk = {
+        'opcache.validate_timestamps': ('php_admin_value', '0', '/p.conf', 3),
+        'opcache.revalidate_freq': ('php_value', '60', '/p.conf', 4),
+        'opcache.memory_consumption': ('php_admin_value', '512', '/p.conf', 5),   # startup-only: never a pool drift
+    }
+    drift = fpm_live.pool_drift(live, disk, TABLE)
+    assert [(d['directive'], d['running'], d['disk']) for d in drift] == [
+        ('opcache.enable', '1', None),
+        ('opcache.revalidate_freq', '2', '60'),
+    ]
+    assert drift[1]['evidence'] == '/p.conf:4'
+
+
+# -- placement ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('limit, ext', [
+    (None, '.php'), ('', '.php'), ('.php .phar', '.php'), ('.phtml .php5', '.phtml'), ('.phar', '.phar'),
+])
+def test_choose_extension(limit, ext):
+    assert fpm_live.choose_extension(limit) == ext
+
+
+def test_choose_extension_none_usable():
+    with pytest.raises(fpm_live.LiveError, match='security.limit_extensions'):
+        fpm_live.choose_extension('../x .')
+
+
+@pytest.mark.parametrize('basedir, path, allowed', [
+    (None, '/run/p/x.php', True),
+    ('', '/run/p/x.php', True),
+    ('/var/www/', '/run/p/x.php', False),
+    ('/var/www/:/run/p/', '/run/p/x.php', True),
+    ('/var/www:/run/p', '/run/p/x.php', True),
+    ('/run/pp/', '/run/p/x.php', False),
+    ('.', '/run/p/x.php', False),
+])
+def test_basedir_allows(basedir, path, allowed):
+    assert fpm_live.basedir_allows(basedir, path) is allowed
+
+
+def test_plan_probe_plain():
+    site = fpm_live.plan_probe(None, {'name': 'www'})
+    assert site['host_dir'] == site['script_dir'] == '/run/phpops-opcache'
+    assert re.match(r'^/run/phpops-opcache/phpops-probe-%d-[0-9a-f]{32}\.php$' % os.getpid(), site['script_filename'])
+    assert fpm_live.PROBE_NAME_RE.match(site['name'])
+    assert site['host_path'] == site['script_filename'] and site['warnings'] == []
+    assert fpm_live.plan_probe(None, {'name': 'www'})['name'] != site['name']
+
+
+def test_plan_probe_chroot_strips_prefix():
+    site = fpm_live.plan_probe('/run/phpops-opcache', {'name': 'jail', 'chroot': '/srv/jail/', 'limit_extensions': '.phtml'})
+    assert site['host_dir'] == '/srv/jail/run/phpops-opcache'
+    assert site['script_dir'] == '/run/phpops-opcache'
+    assert site['script_filename'].startswith('/run/phpops-opcache/phpops-probe-') and site['script_filename'].endswith('.phtml')
+    assert site['host_path'] == '/srv/jail' + site['script_filename']
+
+
+def test_plan_probe_open_basedir_and_restrict_api():
+    with pytest.raises(fpm_live.LiveError) as info:
+        fpm_live.plan_probe('/run/phpops-opcache', {'name': 'www'}, open_basedir='/var/www/')
+    assert 'open_basedir' in str(info.value) and '/var/www/:/run/phpops-opcache/' in str(info.value)
+    site = fpm_live.plan_probe('/run/phpops-opcache', {'name': 'www'}, open_basedir='/var/www/:/run/phpops-opcache/', restrict_api='/var/www/')
+    assert len(site['warnings']) == 1 and 'opcache.restrict_api' in site['warnings'][0] and '/var/www/' in site['warnings'][0]
+    assert fpm_live.plan_probe('/var/www/tools', {'name': 'www'}, restrict_api='/var/www/')['warnings'] == []
+    assert 'PrivateTmp' in fpm_live.plan_probe('/tmp/x', {'name': 'www'})['warnings'][0]
+    with pytest.raises(fpm_live.LiveError):
+        fpm_live.plan_probe('/', {'name': 'www'})
+
+
+def test_probe_source_reads_values_through_variables():
+    source = fpm_live.PROBE_SOURCE
+    assert not re.search(r"ini_get\(\s*'opcache", source)
+    assert 'get_cfg_var($name)' in source and "ini_get_all('zend opcache', true)" in source
+    assert 'opcache_get_status($want)' in source and "function_exists('opcache_get_status')" in source
+
+
+def test_probe_file_lifecycle(tmpdir):
+    base = str(tmpdir.join('probe'))
+    site = fpm_live.plan_probe(base, {'name': 'www'})
+    fpm_live.ensure_probe_dir(site['host_dir'])
+    assert os.stat(base).st_mode & 0o777 == 0o711
+    fpm_live.write_probe(site, os.getegid())
+    with open(site['host_path']) as handle:
+        assert handle.read() == fpm_live.PROBE_SOURCE
+    expected = 0o640 if os.geteuid() == 0 else 0o644
+    assert os.stat(site['host_path']).st_mode & 0o777 == expected
+    with pytest.raises(OSError):
+        fpm_live.write_probe(site, None)            # O_EXCL: never reuse or follow an existing name
+    fpm_live.remove_probe(site)
+    assert os.listdir(base) == []
+
+
+def test_ensure_probe_dir_refuses_symlink(tmpdir):
+    target = tmpdir.join('elsewhere')
+    target.ensure(dir=True)
+    link = tmpdir.join('probe')
+    os.symlink(str(target), str(link))
+    with pytest.raises(fpm_live.LiveError, match='symlink'):
+        fpm_live.ensure_probe_dir(str(link))
+
+
+def test_cleanup_leftovers(tmpdir):
+    dead_pid = 4194303   # above the default pid_max: never alive
+    names = {
+        'dead': 'phpops-probe-%d-%s.php' % (dead_pid, 'a' * 32),
+        'mine': 'phpops-probe-%d-%s.php' % (os.getpid(), 'b' * 32),
+        'alive': 'phpops-probe-%d-%s.php' % (os.getppid(), 'c' * 32),
+        'alive_old': 'phpops-probe-%d-%s.phtml' % (os.getppid(), 'd' * 32),
+        'foreign': 'index.php',
+        'similar': 'phpops-probe-1-xyz.php',
+    }
+    for name in names.values():
+        tmpdir.join(name).write('x')
+    old = time.time() - 2 * fpm_live.LEFTOVER_MAX_AGE
+    os.utime(str(tmpdir.join(names['alive_old'])), (old, old))
+    removed = fpm_live.cleanup_leftovers(str(tmpdir))
+    assert sorted(removed) == sorted([names['dead'], names['mine'], names['alive_old']])
+    assert sorted(os.listdir(str(tmpdir))) == sorted([names['alive'], names['foreign'], names['similar']])
+
+
+# -- stale code ---------------------------------------------------------------------------------
+
+def test_stale_scripts(tmpdir):
+    fresh = tmpdir.join('fresh.php')
+    changed = tmpdir.join('changed.php')
+    frozen = tmpdir.join('frozen.php')
+    for item in (fresh, changed, frozen):
+        item.write('<?php')
+    os.utime(str(fresh), (1000, 1000))
+    os.utime(str(changed), (2000, 2000))
+    os.utime(str(frozen), (5000, 5000))
+    scripts = [
+        [str(fresh), 1000, 1500, 3],            # validate on, same mtime: fresh
+        [str(changed), 1000, 1500, 3],          # validate on, mtime moved: stale
+        [str(frozen), None, 4000, 1],           # validate off, modified after the cache start: stale
+        [str(tmpdir.join('gone.php')), None, 10, 1],
+    ]
+    result = fpm_live.stale_scripts(scripts, cache_time=3000, max_examples=2)
+    assert result['count'] == 3
+    assert [e['path'] for e in result['examples']] == [str(changed), str(frozen)]
+    assert result['examples'][1]['certain'] is True        # changed after its last use too
+    assert fpm_live.stale_scripts([[str(frozen), 0, 6000, 1]], cache_time=3000)['examples'][0]['certain'] is False
+    assert fpm_live.stale_scripts([[str(frozen), None, 10, 1]], cache_time=6000)['count'] == 0
+
+
+def test_stale_scripts_chroot(tmpdir):
+    inside = tmpdir.join('srv', 'app', 'x.php')
+    inside.ensure()
+    os.utime(str(inside), (5000, 5000))
+    result = fpm_live.stale_scripts([['/srv/app/x.php', 4000, 4000, 1]], 0, chroot=str(tmpdir))
+    assert result['count'] == 1 and result['examples'][0]['path'] == '/srv/app/x.php'
+
+
+def test_stale_file_cache(tmpdir):
+    app = tmpdir.join('app')
+    src_old = app.join('old.php')
+    src_new = app.join('new.php')
+    for item in (src_old, src_new):
+        item.ensure()
+    cache = tmpdir.join('fc')
+    sysid = cache.join('0123456789abcdef0123456789abcdef')
+    bin_old = sysid.join(str(src_old).lstrip('/') + '.bin')
+    bin_new = sysid.join(str(src_new).lstrip('/') + '.bin')
+    bin_old.ensure()
+    bin_new.ensure()
+    os.utime(str(src_old), (5000, 5000))
+    os.utime(str(bin_old), (4000, 4000))
+    os.utime(str(src_new), (5000, 5000))
+    os.utime(str(bin_new), (6000, 6000))
+    result = fpm_live.stale_file_cache(str(cache), [str(app) + '/'])
+    assert result['count'] == 1 and result['examples'][0]['path'] == str(src_old)
+    assert fpm_live.stale_file_cache(str(cache), [])['count'] == 0
+    assert 'error' in fpm_live.stale_file_cache(str(tmpdir.join('none')), [str(app)])
+
+
+# -- status and report --------------------------------------------------------------------------
+
+STATUS = {
+    'opcache_enabled': True, 'cache_full': True, 'restart_pending': True, 'restart_in_progress': False,
+    'memory_usage': {'used_memory': 10, 'free_memory': 5, 'wasted_memory': 3, 'current_wasted_percentage': 12.5},
+    'interned_strings_usage': {'buffer_size': 8, 'used_memory': 1, 'free_memory': 7, 'number_of_strings': 2},
+    'opcache_statistics': {'num_cached_scripts': 4, 'start_time': 100, 'last_restart_time': 0, 'manual_restarts': 0, 'hits': 9},
+    'jit': {'enabled': False},
+}
+
+
+def test_status_summary():
+    summary = fpm_live.status_summary(STATUS)
+    assert summary['statistics']['start_time'] == 100 and summary['statistics']['manual_restarts'] == 0
+    assert summary['memory_usage']['current_wasted_percentage'] == 12.5
+    assert summary['cache_full'] and summary['restart_pending'] and summary['jit'] == {'enabled': False}
+    assert fpm_live.status_summary(None) is None
+
+
+def test_status_findings():
+    findings = []
+    result = {'pid': 7, 'config': '/etc/php-fpm.conf'}
+    data = {'status': STATUS, 'configuration': {'directives': {'opcache.max_wasted_percentage': 0.05}}}
+    fpm_live._status_findings(result, data, TABLE, findings, 'debian:/etc/php/8.2')  # pylint: disable=protected-access
+    codes = sorted(f.code for f in findings)
+    assert codes == ['LIVE_CACHE_FULL', 'LIVE_RESTART_PENDING', 'LIVE_WASTED_MEMORY']
+    assert all(f.sapi == 'fpm' and f.installation == 'debian:/etc/php/8.2' for f in findings)
+
+
+def test_live_report_under_root_prefix_is_skipped(tmpdir):
+    result = fpm_live.live_report(HostFS(str(tmpdir)), None, {})
+    assert result['masters'] == [] and 'root=/' in result['skipped']
+
+
+def test_live_report_not_running():
+    report = {'installations': [{'id': 'debian:/etc/php/8.2', 'sapis': {'fpm': {'fpm_conf': '/etc/php/8.2/fpm/php-fpm.conf', 'pools': [{'name': 'www'}]}}}]}
+    result = fpm_live.live_report(HostFS('/'), report, {'masters': []})
+    assert result['not_running'][0]['pools'] == ['www']
+    assert 'php-fpm is not running' in result['not_running'][0]['error']
+    assert [f['code'] for f in result['findings']] == ['LIVE_PROBE_FAILED']
