@@ -27,7 +27,7 @@ description:
   - Before anything is considered done, the real binaries check the result (C(php-fpm -t), C(php -r)); if they report an
     error, every change is rolled back and the module fails with PHP's message.
 author:
-  - phpops.opcache contributors
+  - phpops.opcache contributors (@phpops)
 attributes:
   check_mode:
     support: full
@@ -36,6 +36,8 @@ attributes:
     support: full
     description: Shows the managed files' and edited files' diffs, and one entry per rename.
   platform:
+    support: full
+    description: Any POSIX host; the distribution layouts are those phpops.opcache.opcache_info knows.
     platforms: posix
 options:
   state:
@@ -120,7 +122,6 @@ notes:
     sha256.
 seealso:
   - module: phpops.opcache.opcache_info
-  - role: phpops.opcache.opcache
 '''
 
 EXAMPLES = r'''
