@@ -82,7 +82,7 @@ MAX_SCRIPTS = 20000
 INI_ACCESS_SYSTEM = 4
 
 PROBE_SOURCE = r'''<?php
-// phpops.opcache live probe: read-only, removed by the module right after the request.
+// phpops.opcache live probe: reads (resets or invalidates only when asked), removed right after the request.
 $req = json_decode((string) file_get_contents('php://input'), true);
 if (!is_array($req)) {
     $req = array();
@@ -128,6 +128,19 @@ foreach (array('open_basedir', 'doc_root', 'user_ini.filename') as $name) {
     $v = ini_get($name);
     $cfg = get_cfg_var($name);
     $r['other_ini'][$name] = array('local' => $v === false ? null : $v, 'cfg' => ($cfg === false || is_array($cfg)) ? null : $cfg);
+}
+// Only when asked (opcache_reset module): invalidate files, then schedule a reset.
+if (!empty($req['invalidate']) && is_array($req['invalidate']) && function_exists('opcache_invalidate')) {
+    $r['invalidated'] = array();
+    foreach ($req['invalidate'] as $f) {
+        $r['invalidated'][] = array($f, @opcache_invalidate((string) $f, true));
+    }
+}
+if (!empty($req['reset'])) {
+    error_clear_last();
+    $r['reset_result'] = function_exists('opcache_reset') ? @opcache_reset() : null;
+    $e = error_get_last();
+    $r['reset_error'] = $e ? $e['message'] : null;
 }
 if (!function_exists('opcache_get_status')) {
     $r['status_error'] = 'missing';
@@ -435,7 +448,7 @@ def plan_probe(base_dir, pool, open_basedir=None, restrict_api=None):
             'host_path': posixpath.join(host_dir, name), 'script_filename': script_filename, 'warnings': warnings}
 
 
-def _group_id(pool):
+def probe_group_id(pool):
     """gid the probe file is given: the pool's group, else the pool user's primary group."""
     group = pool.get('group')
     user = pool.get('user')
@@ -517,12 +530,13 @@ def ensure_probe_dir(host_dir, gid=None):
         os.chmod(host_dir, stat.S_IMODE(info.st_mode) & ~0o022)
 
 
-def write_probe(site, gid):
-    """Write the probe file exclusively; 0640 root:<gid> when root, else 0644."""
+def write_probe(site, gid, source=PROBE_SOURCE, mtime=None):
+    """Write the probe file exclusively; 0640 root:<gid> when root, else 0644. ``mtime`` backdates it
+    (OPcache caches a file only once it is older than opcache.file_update_protection)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0)
     fd = os.open(site['host_path'], flags, 0o600)
     try:
-        os.write(fd, PROBE_SOURCE.encode('utf-8'))
+        os.write(fd, source.encode('utf-8'))
         if os.geteuid() == 0 and gid is not None:
             os.fchown(fd, 0, gid)
             os.fchmod(fd, 0o640)
@@ -530,6 +544,8 @@ def write_probe(site, gid):
             os.fchmod(fd, 0o644)
     finally:
         os.close(fd)
+    if mtime is not None:
+        os.utime(site['host_path'], (mtime, mtime))
 
 
 def remove_probe(site):
@@ -586,7 +602,7 @@ def request_probe(pool, site, payload, timeout=5.0):
 def probe_pool(pool, base_dir, payload, timeout=5.0, open_basedir=None, restrict_api=None):
     """Place, request and remove the probe for one pool. Returns (data, site); raises LiveError."""
     site = plan_probe(base_dir, pool, open_basedir, restrict_api)
-    gid = _group_id(pool) if os.geteuid() == 0 else None
+    gid = probe_group_id(pool) if os.geteuid() == 0 else None
     ensure_probe_dir(site['host_dir'])
     cleanup_leftovers(site['host_dir'])
     try:
@@ -658,6 +674,21 @@ def _pool_spec(pool, chain_values):
         'open_basedir': open_basedir,
         'restrict_api': restrict_api,
     }
+
+
+def pool_specs(fs, fpm, fpm_sapi=None, version=None):
+    """(Pool, spec) for every pool of an FPM configuration; the spec holds what placing and
+    requesting a probe needs (listen, user, group, chroot, limit_extensions, open_basedir, restrict_api)."""
+    chain_guess = {}
+    if fpm_sapi:
+        # open_basedir / restrict_api of the file chain, to explain a blocked probe before sending it
+        chain_guess = IniChain(fs, version=version).load(fpm_sapi.get('php_ini'), fpm_sapi.get('scan_dirs') or []).values()
+    return [(pool, _pool_spec(pool, chain_guess)) for pool in fpm.pools]
+
+
+def match_installation(report, master):
+    """The report's installation and fpm SAPI whose php-fpm.conf the master runs, or (None, None)."""
+    return _match_installation(report, master)
 
 
 def _mtime(path):
@@ -781,13 +812,8 @@ def _master_report(fs, master, report, options, findings):
     result['fpm_files'] = fpm.files
     version = inst['version'] if inst else None
     table = directives_for(version)
-    chain_guess = {}
-    if fpm_sapi:
-        # open_basedir / restrict_api of the file chain, to explain a blocked probe before sending it
-        chain_guess = IniChain(fs, version=version).load(fpm_sapi.get('php_ini'), fpm_sapi.get('scan_dirs') or []).values()
     candidates = []
-    for pool in fpm.pools:
-        spec = _pool_spec(pool, chain_guess)
+    for pool, spec in pool_specs(fs, fpm, fpm_sapi, version):
         entry = {'name': spec['name'], 'listen': spec['listen'], 'user': spec['user'], 'group': spec['group'], 'chroot': spec['chroot'],
                  'ok': False, 'error': None, 'warnings': [], 'worker_pid': None, 'worker_uid': None, 'settings': {}, 'drift': []}
         result['pools'].append(entry)
