@@ -68,7 +68,7 @@ class EffectiveConfig(object):
         self.settings = {}              # key -> Assignment (winner, with overridden chain)
         self.extensions = []            # dicts: kind, value, file, line
         self.conditional = []           # dicts: section, key, value, file, line ([PATH=]/[HOST=])
-        self.arrays = {}                # key -> list of dicts (key[] / key[k] entries)
+        self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with
         self.problems = []              # ChainProblem
         self.env_references = []        # dicts: name, file, line, resolved
 
@@ -87,6 +87,20 @@ def php_constants(version_string):
         'PHP_EOL': '\n', 'PHP_INT_MAX': '9223372036854775807', 'PHP_INT_SIZE': '8',
         'PHP_INT_MIN': '-9223372036854775808', 'PHP_OS': 'Linux', 'PHP_OS_FAMILY': 'Linux',
         'DEFAULT_INCLUDE_PATH': '.:/usr/share/php', 'PHP_SHLIB_SUFFIX': 'so',
+        # The rest of what PHP 8.2 has registered when it reads php.ini (observed on the real CLI);
+        # NTS, non-debug, 64-bit build. PHP_BINARY, PHP_SAPI and the build's directories
+        # (PHP_EXTENSION_DIR, PHP_CONFIG_FILE_PATH, ...) depend on the host and stay unresolved.
+        'DEBUG_BACKTRACE_PROVIDE_OBJECT': '1', 'DEBUG_BACKTRACE_IGNORE_ARGS': '2',
+        'ZEND_THREAD_SAFE': '', 'ZEND_DEBUG_BUILD': '', 'PHP_EXTRA_VERSION': '', 'PHP_ZTS': '0', 'PHP_DEBUG': '0',
+        'PHP_MAXPATHLEN': '4096', 'PHP_FD_SETSIZE': '1024', 'PHP_FLOAT_DIG': '15', 'PHP_FLOAT_EPSILON': '2.0E-16',
+        'PHP_FLOAT_MAX': '2.0E+308', 'PHP_FLOAT_MIN': '2.0E-308',
+        'PHP_OUTPUT_HANDLER_START': '1', 'PHP_OUTPUT_HANDLER_WRITE': '0', 'PHP_OUTPUT_HANDLER_FLUSH': '4',
+        'PHP_OUTPUT_HANDLER_CLEAN': '2', 'PHP_OUTPUT_HANDLER_FINAL': '8', 'PHP_OUTPUT_HANDLER_CONT': '0',
+        'PHP_OUTPUT_HANDLER_END': '8', 'PHP_OUTPUT_HANDLER_CLEANABLE': '16', 'PHP_OUTPUT_HANDLER_FLUSHABLE': '32',
+        'PHP_OUTPUT_HANDLER_REMOVABLE': '64', 'PHP_OUTPUT_HANDLER_STDFLAGS': '112', 'PHP_OUTPUT_HANDLER_STARTED': '4096',
+        'PHP_OUTPUT_HANDLER_DISABLED': '8192',
+        'UPLOAD_ERR_OK': '0', 'UPLOAD_ERR_INI_SIZE': '1', 'UPLOAD_ERR_FORM_SIZE': '2', 'UPLOAD_ERR_PARTIAL': '3',
+        'UPLOAD_ERR_NO_FILE': '4', 'UPLOAD_ERR_NO_TMP_DIR': '6', 'UPLOAD_ERR_CANT_WRITE': '7', 'UPLOAD_ERR_EXTENSION': '8',
     }
     if version is not None and version >= (8, 4):
         constants['E_ALL'] = '30719'
@@ -97,6 +111,8 @@ def php_constants(version_string):
         constants['PHP_MAJOR_VERSION'] = major
         constants['PHP_MINOR_VERSION'] = minor
         constants['PHP_RELEASE_VERSION'] = ''.join(ch for ch in release if ch.isdigit()) or '0'
+        if major.isdigit() and minor.isdigit():
+            constants['PHP_VERSION_ID'] = str(int(major) * 10000 + int(minor) * 100 + int(constants['PHP_RELEASE_VERSION']))
     return constants
 
 
@@ -169,6 +185,9 @@ class IniChain(object):
                 if self._read_file(path, config, history):
                     config.scanned_files.append(path)
         for key, chain in history.items():
+            if key in config.arrays:
+                # key[] after the last plain assignment: PHP's configuration hash holds an array.
+                continue
             winner = chain[-1]
             config.settings[key] = Assignment(winner.value, winner.file, winner.line, list(reversed(chain[:-1])))
         return config
@@ -203,8 +222,11 @@ class IniChain(object):
             elif entry.section is not None:
                 config.conditional.append({'section': entry.section, 'key': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.kind == ENTRY_ARRAY:
+                # One hash for both: key[] replaces a plain value with a new array, and a later
+                # plain assignment replaces the whole array (ZEND_INI_PARSER_POP_ENTRY).
                 config.arrays.setdefault(entry.key, []).append({'offset': entry.offset, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.kind == ENTRY_VALUE:
+                config.arrays.pop(entry.key, None)
                 history.setdefault(entry.key, []).append(Assignment(entry.value, path, entry.line))
         for note in parsed.notes:
             if note.kind == 'constant':

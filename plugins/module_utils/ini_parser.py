@@ -12,7 +12,7 @@ The rules mirror Zend/zend_ini_scanner.l and zend_ini_parser.y as observed on re
   right before an opening or after a closing double quote is dropped;
 * ``${name}`` is an earlier directive, else an environment variable, else empty;
 * bare words shaped like constants are replaced by the constant's value when PHP knows it;
-* ``| & ^ ~ !`` and parentheses are evaluated on integers (strtol, base 10);
+* ``| & ^ ~ !`` and parentheses are evaluated on 32-bit C ints (atoi);
 * ``[PATH=...]``/``[HOST=...]`` sections hold conditional entries, ``extension``/``zend_extension``
   accumulate, ``key[]``/``key[k]`` build arrays;
 * PHP stops at the first syntax error but keeps what it parsed before, including the statement
@@ -38,6 +38,7 @@ _SECTION_QUOTES_RE = re.compile(r'"([^"]*)"|\'([^\']*)\'')
 # Unquoted value characters; a '$' not opening '${' takes the next character with it.
 _VALUE_RE = re.compile(r'(?:[^$= \t\n\r;&|^~()!"\'\x00]|\$[^{\x00])+')
 _OPERATORS = '&|^~()!'
+_END_OF_INPUT = 'end of input'
 _LONG_MAX = 2 ** 63 - 1
 _LONG_MIN = -2 ** 63
 
@@ -94,7 +95,7 @@ class _SyntaxError(Exception):
 
 
 def strtol(text):
-    """C strtol(text, NULL, 10) clamped to a 64-bit long, as PHP's ini operators convert operands."""
+    """C strtol(text, NULL, 10) clamped to a 64-bit long."""
     match = re.match(r'[ \t\n\r\f\v]*([+-]?)([0-9]+)', text)
     if not match:
         return 0
@@ -104,10 +105,11 @@ def strtol(text):
     return max(_LONG_MIN, min(_LONG_MAX, number))
 
 
-def _wrap_long(number):
-    """Keep results of ~ within a signed 64-bit long."""
-    number &= 0xFFFFFFFFFFFFFFFF
-    return number - 2 ** 64 if number >= 2 ** 63 else number
+def int_operand(text):
+    """An operand of ``| & ^ ~ !`` as PHP's ini parser takes it: ``atoi()``, i.e. strtol() cut to a
+    32-bit C int (get_int_val in zend_ini_parser.y); results are ints too."""
+    number = strtol(text) & 0xFFFFFFFF
+    return number - 2 ** 32 if number >= 2 ** 31 else number
 
 
 def _unescape_double_quoted(text):
@@ -145,6 +147,7 @@ class IniParser(object):
         self._section = None    # PHP's active_ini_hash: the [PATH=]/[HOST=] section entries go to
         self._special = False   # PHP's is_special_section: extension lines are not loads
         self._result = result
+        self._value_end = None
         try:
             self._parse_statements()
         except _SyntaxError as error:
@@ -267,7 +270,11 @@ class IniParser(object):
             self._advance(ws.end() - self._pos)
         value, complete = self._parse_value()
         self._store(key, value, line, is_array, offset)
-        if not complete:
+        if self._value_end == _END_OF_INPUT:
+            # The scanner hit the end of the text looking for a closing quote: the parser sees
+            # the end of input, the value is applied and the file counts as parsed.
+            self._advance(len(text) - self._pos)
+        elif not complete:
             self._fail()
 
     def _store(self, key, value, line, is_array, offset):
@@ -288,7 +295,13 @@ class IniParser(object):
     def _parse_value(self):
         """Return (value, complete). complete is False when an unexpected token follows a value that
         PHP's parser had already reduced: PHP applies that statement, then stops."""
+        self._value_end = None
         if self._at_eol():
+            return '', True
+        if self._text.startswith("''", self._pos):
+            # '' is no raw string; its first quote ends the value and the line is read on from
+            # the second quote as a new statement.
+            self._advance(1)
             return '', True
         boolean = _BOOL_RE.match(self._text, self._pos)
         if boolean:
@@ -296,9 +309,27 @@ class IniParser(object):
             if other is None or boolean.end() >= other.end():
                 self._advance(boolean.end() - self._pos)
                 value = BOOL_WORDS[boolean.group(1).lower()]
-                return value, self._at_eol()
+                return value, self._value_ends()
         value = self._parse_expr()
-        return value, self._at_eol()
+        return value, self._value_ends()
+
+    def _value_ends(self):
+        """After a complete value: True when the statement ends here. Besides an end of line or a
+        comment, a quote that opens no raw string ends it too (the scanner's catch-all rule):
+        ``''`` ends the value and the line is read on from the second quote as a new statement;
+        a quote with no closing quote anywhere makes the scanner hit the end of the text, which
+        the parser takes as the end of input (_END_OF_INPUT)."""
+        if self._at_eol():
+            return True
+        if self._peek() == "'":
+            end = self._text.find("'", self._pos + 1)
+            if end < 0:
+                self._value_end = _END_OF_INPUT
+                return True
+            if end == self._pos + 1:
+                self._advance(1)
+                return True
+        return False
 
     def _skip_blanks(self):
         ws = _WS_RE.match(self._text, self._pos)
@@ -314,7 +345,7 @@ class IniParser(object):
                 self._advance(1)
                 self._skip_blanks()
                 right = self._parse_unary()
-                a, b = strtol(left), strtol(right)
+                a, b = int_operand(left), int_operand(right)
                 if char == '|':
                     left = str(a | b)
                 elif char == '&':
@@ -329,10 +360,10 @@ class IniParser(object):
         char = self._peek()
         if char == '~':
             self._advance(1)
-            return str(_wrap_long(~strtol(self._parse_unary())))
+            return str(~int_operand(self._parse_unary()))
         if char == '!':
             self._advance(1)
-            return '0' if strtol(self._parse_unary()) else '1'
+            return '0' if int_operand(self._parse_unary()) else '1'
         if char == '(':
             self._advance(1)
             value = self._parse_expr()
@@ -366,18 +397,25 @@ class IniParser(object):
                 continue
             if char == "'":
                 end = text.find("'", pos + 1)
+                if parts and end in (-1, pos + 1):
+                    break       # a quote that opens no raw string ends the value (_value_ends)
                 if end < 0:
-                    if parts:
-                        # An unmatched quote after a value: PHP applies the value, then stops.
-                        break
                     self._advance(len(text) - pos)
                     self._fail('end of file')
+                if end == pos + 1:
+                    self._fail()
                 parts.append(self._advance(end + 1 - pos)[1:-1])
                 continue
             if text.startswith('${', pos):
                 parts.append(self._parse_var_ref())
                 continue
             match = _VALUE_RE.match(text, pos)
+            boolean = _BOOL_RE.match(text, pos)
+            if boolean and (match is None or boolean.end() >= match.end()):
+                # The scanner makes a boolean token of a whole on/off/... word wherever it is; in
+                # the middle of a value it is unexpected: what came before is applied, then PHP
+                # stops (as operand of an operator nothing is applied).
+                break
             if match:
                 word = self._advance(match.end() - pos)
                 if _CONSTANT_RE.match(word) and word in self._constants:

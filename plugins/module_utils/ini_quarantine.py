@@ -32,6 +32,7 @@ import stat
 import tempfile
 
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import service_name_for
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, list_scan_dir
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import (
     ENTRY_VALUE,
@@ -217,16 +218,9 @@ def version_matches(version, wanted_list):
 
 
 def fpm_service_name(inst):
-    base = posixpath.basename(inst.base.rstrip('/'))
-    if inst.family == 'debian':
-        return 'php%s-fpm' % base
-    if inst.family == 'remi':
-        return '%s-php-fpm' % base
-    if inst.family == 'alpine':
-        return 'php-fpm%s' % base[3:]
-    if inst.family in ('rhel', 'arch'):
-        return 'php-fpm'
-    return None
+    """The init service of an installation's PHP-FPM (one naming rule for the whole collection)."""
+    fpm = inst.sapis.get('fpm')
+    return service_name_for(fpm.fpm_conf) if fpm else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def target_argument_spec():
     )
 
 
-def _runner(module):
+def php_runner(module):
     """Run a PHP binary with the compiled-in defaults: PHPRC and PHP_INI_SCAN_DIR removed."""
     def run(argv):
         saved = dict((name, os.environ.pop(name)) for name in ('PHPRC', 'PHP_INI_SCAN_DIR') if name in os.environ)
@@ -55,7 +55,7 @@ def report_from_params(module):
     if not os.path.isdir(root):
         module.fail_json(msg='root %s is not a directory' % root)
     fs = HostFS(root)
-    run = None if fs.prefixed else _runner(module)
+    run = None if fs.prefixed else php_runner(module)
     env = dict((str(k), str(v)) for k, v in (params['environment'] or {}).items())
     explicit = params['installations']
     if explicit:

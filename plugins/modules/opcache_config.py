@@ -193,6 +193,12 @@ fpm_services:
   type: list
   elements: str
   sample: [php8.2-fpm]
+fpm_confs:
+  description: The C(php-fpm.conf) files of those installations, to select their masters with M(phpops.opcache.opcache_reset).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/php/8.2/fpm/php-fpm.conf]
 check_mode:
   description: Whether the module ran in check mode (then nothing was written and there is nothing to verify yet).
   returned: state=present
@@ -224,7 +230,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_quarantine impo
     plan_diff,
     restore,
 )
-from ansible_collections.phpops.opcache.plugins.module_utils.module_support import _runner
+from ansible_collections.phpops.opcache.plugins.module_utils.module_support import php_runner
 from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError, discover
 
 # Output lines that mean PHP did not take an ini file as written.
@@ -254,6 +260,21 @@ def _problem_lines(output):
     return [line.strip() for line in output.splitlines() if _PROBLEM_RE.search(line)]
 
 
+def _fpm_targets(fs, installations):
+    """The PHP-FPM services and php-fpm.conf files of the changed installations (none under a root)."""
+    services, confs = [], []
+    for inst in installations:
+        if fs.prefixed:
+            break
+        conf = inst.sapis['fpm'].fpm_conf
+        name = fpm_service_name(inst)
+        if name and name not in services:
+            services.append(name)
+        if conf and conf not in confs:
+            confs.append(conf)
+    return {'fpm_services': services, 'fpm_confs': confs}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -277,7 +298,7 @@ def main():
     if not os.path.isdir(params['root']):
         module.fail_json(msg='root %s is not a directory' % params['root'])
     fs = HostFS(params['root'])
-    run = None if fs.prefixed else _runner(module)
+    run = None if fs.prefixed else php_runner(module)
     try:
         installations = discover(fs, run)
     except (DiscoveryError, HostFSError) as error:
@@ -291,14 +312,9 @@ def main():
         except (OSError, IOError) as error:
             module.fail_json(msg='restore failed part-way: %s (the manifest is kept; run it again)' % error)
         touched = set(posixpath.dirname(a['to']) for a in actions)
-        services = []
-        for inst in installations:
-            fpm = inst.sapis.get('fpm')
-            if fpm and not fs.prefixed and touched & set(d.rstrip('/') for d in fpm.scan_dirs()):
-                name = fpm_service_name(inst)
-                if name and name not in services:
-                    services.append(name)
-        result = dict(changed=bool(actions), restored=actions, fpm_services=services)
+        changed_fpm = [inst for inst in installations
+                       if inst.sapis.get('fpm') and touched & set(d.rstrip('/') for d in inst.sapis['fpm'].scan_dirs())]
+        result = dict(changed=bool(actions), restored=actions, **_fpm_targets(fs, changed_fpm))
         if module._diff and actions:
             result['diff'] = [{'before_header': a.get('from', a['to']), 'after_header': a['to'],
                                'before': '%s %s\n' % (a['action'], a.get('from', a['to'])), 'after': 'file %s\n' % a['to']}
@@ -347,13 +363,7 @@ def main():
         except QuarantineError as error:
             module.fail_json(msg='; '.join(error.errors), errors=error.errors, validation=validation)
 
-    services = []
-    if changed and not fs.prefixed:
-        for target in the_plan['targets']:
-            if target.sapi_name == 'fpm':
-                name = fpm_service_name(target.inst)
-                if name and name not in services:
-                    services.append(name)
+    changed_fpm = [t.inst for t in the_plan['targets'] if t.sapi_name == 'fpm'] if changed else []
     result = dict(
         changed=changed,
         managed_files=[{'path': f['path'], 'changed': f['before'] != f['text'], 'sapis': [t.sapi_name for t in f['targets']],
@@ -364,9 +374,9 @@ def main():
         conditional=the_plan['conditional'],
         pool_overrides=the_plan['pool_overrides'],
         expected=the_plan['expected'],
-        fpm_services=services,
         validation=validation,
         check_mode=module.check_mode,
+        **_fpm_targets(fs, changed_fpm)
     )
     if module._diff and changed:
         result['diff'] = plan_diff(the_plan)

@@ -47,6 +47,12 @@ options:
       - Work through these pools only (the canary is checked in each of them). Default is every pool of each master.
     type: list
     elements: str
+  allow_stopped:
+    description:
+      - When no selected PHP-FPM master runs, succeed without doing anything (reported in RV(not_running)) instead of failing.
+      - The role's handler uses it: a stopped PHP-FPM reads the new configuration when it starts.
+    type: bool
+    default: false
   wait:
     description:
       - Seconds to wait, per action, for the proof. A reset waits for idle workers; under constant load it may stay
@@ -170,6 +176,11 @@ masters:
       description: In check mode, what would be done.
       type: str
       returned: in check mode
+not_running:
+  description: With O(allow_stopped), the selected C(php-fpm.conf) files (or V(any)) that no running master uses.
+  returned: when nothing ran
+  type: list
+  elements: str
 '''
 
 import socket
@@ -193,6 +204,7 @@ def main():
             versions=dict(type='list', elements='str'),
             fpm_confs=dict(type='list', elements='path'),
             pools=dict(type='list', elements='str'),
+            allow_stopped=dict(type='bool', default=False),
             wait=dict(type='float', default=30.0),
             verify_paths=dict(type='list', elements='path', default=[]),
             verify_url=dict(type='str'),
@@ -210,6 +222,8 @@ def main():
         masters = select_masters(find_fpm_masters(), report, params)
     except (HostFSError, LiveError) as error:
         module.fail_json(msg='%s: %s' % (host, error))
+    if not masters and params['allow_stopped']:
+        module.exit_json(changed=False, masters=[], not_running=params['fpm_confs'] or ['any'])
     if not masters:
         module.fail_json(msg='%s: no running PHP-FPM master matches (versions=%s, fpm_confs=%s): nothing to invalidate; is PHP-FPM running?'
                          % (host, params['versions'], params['fpm_confs']))

@@ -5,14 +5,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from php_oracle import OracleError, PhpOracle  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.phpops.opcache.tests.oracle.php_oracle import OracleError, PhpOracle
 
 
 @pytest.fixture(scope='session')

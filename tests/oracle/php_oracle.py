@@ -82,7 +82,7 @@ class PhpOracle(object):
         self.php = php or find_php()
         self.workdir = workdir
         self.probe = os.path.join(workdir, 'phpops-oracle-probe.php')
-        with open(self.probe, 'w') as handle:
+        with open(self.probe, 'w', encoding='utf-8') as handle:
             handle.write(PROBE)
         self.runs = 0
 
@@ -91,7 +91,7 @@ class PhpOracle(object):
 
     def _run(self, args, env, keys):
         keyfile = os.path.join(self.workdir, 'phpops-oracle-keys.json')
-        with open(keyfile, 'w') as handle:
+        with open(keyfile, 'w', encoding='utf-8') as handle:
             json.dump(sorted(keys), handle)
         full_env = {'PATH': '/usr/bin:/bin'}
         full_env.update(env)
@@ -105,6 +105,8 @@ class PhpOracle(object):
                               % (' '.join(args), proc.returncode, out[-2000:], proc.stderr.decode('utf-8', 'replace')[-2000:]))
         raw = json.loads(parts[-2])
         scanned = _unhex(raw['scanned'])
+        if scanned and scanned.endswith('\n'):
+            scanned = scanned[:-1]          # "a,\nb,\nc\n": ",\n" between, "\n" after the last
         cfg = raw['cfg'] or {}
         return {
             'loaded_file': _unhex(raw['loaded']),
