@@ -251,8 +251,8 @@ class MasterInvalidation(object):
                     restarted = bool(counters) and not counters['restart_pending'] and (
                         (counters['manual_restarts'] or 0) > (before['manual_restarts'] or 0)
                         or (counters['last_restart_time'] or 0) > (before['last_restart_time'] or 0))
-                    last = 'restart_pending=%s manual_restarts %s -> %s' % (counters.get('restart_pending'), before['manual_restarts'],
-                                                                             counters.get('manual_restarts'))
+                    last = 'restart_pending=%s manual_restarts %s -> %s' % (
+                        counters.get('restart_pending'), before['manual_restarts'], counters.get('manual_restarts'))
                 else:
                     self._follow_master()
                     restarted = self.master['pid'] != self.result['pid'] or (self.master['start_time'] or 0) > (self.result['master_start_time'] or 0)

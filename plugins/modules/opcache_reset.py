@@ -50,7 +50,7 @@ options:
   allow_stopped:
     description:
       - When no selected PHP-FPM master runs, succeed without doing anything (reported in RV(not_running)) instead of failing.
-      - The role's handler uses it: a stopped PHP-FPM reads the new configuration when it starts.
+      - "The role's handler uses it: a stopped PHP-FPM reads the new configuration when it starts."
     type: bool
     default: false
   wait:

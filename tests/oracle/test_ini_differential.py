@@ -153,7 +153,7 @@ def trees(draw, max_dirs=3, max_files=6):
         names = draw(st.lists(st.sampled_from(ini_names * 3 + NAME_POOL), unique=True, min_size=1, max_size=max_files))
         entries = [(name, draw(st.sampled_from(KINDS)), draw(ini_texts())) for name in names]
         scan_dirs.append(('d%d' % index, entries))
-    elements = [name for name, _ in scan_dirs]
+    elements = [name for name, dummy in scan_dirs]
     if draw(st.integers(0, 7)) == 0:
         elements.insert(draw(st.integers(0, len(elements))), '')        # the compiled-in default
     if draw(st.integers(0, 7)) == 0:
@@ -216,7 +216,7 @@ def _php_array(entries):
             key = str(next_index)
         if key.isdigit() and str(int(key)) == key and int(key) >= next_index:
             next_index = int(key) + 1
-        positions = [i for i, (existing, _) in enumerate(result) if existing == key]
+        positions = [i for i, (existing, dummy) in enumerate(result) if existing == key]
         if positions:
             result[positions[0]] = (key, entry['value'])
         else:
@@ -240,7 +240,7 @@ def _count(tree, php, config):
     facts += ['PHP array' for v in php['cfg'].values() if isinstance(v, list)]
     facts += ['PHP value' for v in php['cfg'].values() if isinstance(v, str)]
     facts += ['overridden' for a in config.settings.values() if a.overridden]
-    facts += ['conditional' for _ in config.conditional] + ['extension line' for _ in config.extensions]
+    facts += ['conditional'] * len(config.conditional) + ['extension line'] * len(config.extensions)
     for fact in facts:
         STATS[fact] = STATS.get(fact, 0) + 1
     if os.environ.get('PHPOPS_ORACLE_STATS') and STATS['trees'] % 100 == 0:
@@ -274,7 +274,7 @@ def check_tree(php_oracle, tree):
                 assert config.settings[key].value == php_value, '%s\n%s' % (context, key)
 
         # attribution: the last file of the chain that assigns the key on its own
-        chain_files = [f for f in config.parsed_files]
+        chain_files = list(config.parsed_files)
         assigned = dict((f, php_oracle.file_keys(f, list(config.settings))) for f in chain_files)
         for key, assignment in config.settings.items():
             if key not in php['cfg']:
@@ -322,7 +322,7 @@ def test_default_scan_dir_elements(php_oracle, tmp_path, raw):
         pytest.fail('%s is missing: the php-cli package layout changed' % CLI_DEFAULT_SCAN_DIR)
     tree = {'main': 't.a=1\n', 'elements': [], 'no_main': False,
             'scan_dirs': [('d0', [('99-opcache.ini', 'file', 'opcache.enable=0\nt.a=${t.a}2\n')])]}
-    main, _ = _materialise(tree, str(tmp_path))
+    main, dummy = _materialise(tree, str(tmp_path))
     raw = raw.replace('{d0}', os.path.join(str(tmp_path), 'etc', 'php', 'd0'))
     php = php_oracle.chain(main, raw, ALL_KEYS, {})
     config = _engine('/', main, split_scan_dir(raw, CLI_DEFAULT_SCAN_DIR), {'PATH': '/usr/bin:/bin', 'PHP_INI_SCAN_DIR': raw})
