@@ -597,6 +597,47 @@ def _rename_with_undo(undo, src, dst):
     undo.steps.append(lambda: os.rename(dst, src))
 
 
+# Debian's phpenmod/phpdismod keep, per version and SAPI, which modules the admin or the package
+# maintainer scripts enabled or disabled (/usr/lib/php/php-helper record_state). A package upgrade
+# re-creates a conf.d link unless the module is recorded as disabled_by_admin, so renaming such a
+# link records that state too, exactly as `phpdismod -v X.Y -s SAPI module` would.
+DEBIAN_STATES = ('enabled_by_admin', 'enabled_by_maint', 'disabled_by_admin', 'disabled_by_maint')
+_DEBIAN_CONF_D = re.compile(r'^/etc/php/(\d+\.\d+)/([^/]+)/conf\.d/[^/]+$')
+
+
+def debian_module_of(fs, path):
+    """(state_dir, module) when ``path`` is a Debian conf.d link into mods-available, else None."""
+    match = _DEBIAN_CONF_D.match(path)
+    if not match or not fs.is_link(path):
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), fs.readlink(path)))
+    module = re.match(r'^/etc/php/%s/mods-available/([^/]+)\.ini$' % re.escape(match.group(1)), target)
+    if not module:
+        return None
+    return '/var/lib/php/modules/%s/%s' % (match.group(1), match.group(2)), module.group(1)
+
+
+def debian_state(fs, state_dir, module):
+    return [name for name in DEBIAN_STATES if os.path.lexists(fs.local(posixpath.join(state_dir, name, module)))]
+
+
+def set_debian_state(fs, state_dir, module, wanted, undo=None):
+    """Make exactly the ``wanted`` state files exist for ``module``; ``undo`` records the way back."""
+    for name in DEBIAN_STATES:
+        local = fs.local(posixpath.join(state_dir, name, module))
+        exists = os.path.lexists(local)
+        if name in wanted and not exists:
+            os.makedirs(os.path.dirname(local), mode=0o755, exist_ok=True)
+            with open(local, 'wb'):
+                pass
+            if undo is not None:
+                undo.steps.append(lambda local=local: os.path.lexists(local) and os.unlink(local))
+        elif name not in wanted and exists:
+            os.unlink(local)
+            if undo is not None:
+                undo.steps.append(lambda local=local: open(local, 'wb').close())
+
+
 def apply_plan(fs, the_plan, manifest_path, profile=None, validate=None):
     """Make the planned changes. ``validate()`` returns a list of error strings (empty when the real
     binaries accept the result); on any error every change is undone and QuarantineError raised."""
@@ -619,9 +660,13 @@ def apply_plan(fs, the_plan, manifest_path, profile=None, validate=None):
                     shutil.copy2(fs.local(entry['path']), fs.local(item['backup']))
                 manifest['entries'].append(item)
         for entry in the_plan['renames']:
-            manifest['entries'].append({'action': 'rename', 'original': entry['path'], 'moved_to': entry['to'],
-                                        'sha256': sha256_path(fs.local(entry['path'])), 'symlink': entry['symlink'],
-                                        'directives': entry['directives'], 'time': now, 'profile': profile})
+            item = {'action': 'rename', 'original': entry['path'], 'moved_to': entry['to'],
+                    'sha256': sha256_path(fs.local(entry['path'])), 'symlink': entry['symlink'],
+                    'directives': entry['directives'], 'time': now, 'profile': profile}
+            module = debian_module_of(fs, entry['path'])
+            if module:
+                item['debian_state'] = {'dir': module[0], 'module': module[1], 'before': debian_state(fs, module[0], module[1])}
+            manifest['entries'].append(item)
         for entry in the_plan['comments']:
             os.makedirs(backup_dir, mode=0o700, exist_ok=True)
             digest = sha256_path(fs.local(entry['path']))
@@ -632,7 +677,10 @@ def apply_plan(fs, the_plan, manifest_path, profile=None, validate=None):
         # The manifest goes first: a crash half-way still leaves a record of what may have moved.
         _write_with_undo(undo, manifest_local, _manifest_bytes(manifest))
         for entry in the_plan['renames']:
+            module = debian_module_of(fs, entry['path'])
             _rename_with_undo(undo, fs.local(entry['path']), fs.local(entry['to']))
+            if module:
+                set_debian_state(fs, module[0], module[1], ['disabled_by_admin'], undo)
         for entry in the_plan['comments']:
             _write_with_undo(undo, fs.local(entry['path']), entry['after'].encode('utf-8', 'surrogateescape'))
         for entry in the_plan['files']:
@@ -671,7 +719,7 @@ def plan_restore(fs, manifest_path):
             elif sha256_path(fs.local(moved)) != item['sha256']:
                 problems.append('%s changed since it was quarantined (sha256 differs); not restoring it' % moved)
             else:
-                actions.append({'action': 'rename', 'from': moved, 'to': original})
+                actions.append({'action': 'rename', 'from': moved, 'to': original, 'debian_state': item.get('debian_state')})
         elif item['action'] == 'comment_lines':
             backup = item['backup']
             if not os.path.exists(fs.local(backup)) or sha256_path(fs.local(backup)) != item['sha256']:
@@ -698,6 +746,9 @@ def restore(fs, manifest_path, check_mode=False):
         target = fs.local(action['to'])
         if action['action'] == 'rename':
             os.rename(fs.local(action['from']), target)
+            state = action.get('debian_state')
+            if state:
+                set_debian_state(fs, state['dir'], state['module'], state['before'])
         elif action['action'] == 'copy_back':
             source = fs.local(action['from'])
             with open(source, 'rb') as handle:

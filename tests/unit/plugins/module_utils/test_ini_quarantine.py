@@ -251,6 +251,22 @@ def test_later_symlink_is_renamed_itself(tree):
     assert open(os.path.join(tree, 'etc/php/8.2/mods-available/tuning.ini')).read() == 'opcache.validate_timestamps=1\n'
 
 
+def test_debian_module_link_is_recorded_disabled_by_admin_and_restored(tree):
+    """A package upgrade re-creates a conf.d link unless phpdismod's state says disabled_by_admin."""
+    _write(tree, '/etc/php/8.2/mods-available/tuning.ini', 'opcache.validate_timestamps=1\n')
+    os.symlink('../../mods-available/tuning.ini', os.path.join(tree, CONF_D.lstrip('/'), 'zzz-tuning.ini'))
+    state = os.path.join(tree, 'var/lib/php/modules/8.2/fpm')
+    _write(tree, '/var/lib/php/modules/8.2/fpm/enabled_by_maint/tuning', '')
+    fs, the_plan = make_plan(tree)
+    apply_plan(fs, the_plan, MANIFEST)
+    assert os.path.exists(os.path.join(state, 'disabled_by_admin/tuning'))
+    assert not os.path.exists(os.path.join(state, 'enabled_by_maint/tuning'))
+    restore(fs, MANIFEST)
+    assert os.path.islink(os.path.join(tree, CONF_D.lstrip('/'), 'zzz-tuning.ini'))
+    assert os.path.exists(os.path.join(state, 'enabled_by_maint/tuning'))
+    assert not os.path.exists(os.path.join(state, 'disabled_by_admin/tuning'))
+
+
 def test_mixed_file_fails_by_default_naming_file_lines_and_options(tree):
     _write(tree, CONF_D + '/zzz-mixed.ini', '; tuning\nmemory_limit = 512M\nopcache.validate_timestamps = 1\nextension=redis.so\n')
     before = snapshot(tree)
