@@ -337,9 +337,17 @@ def test_not_running_and_connection_errors(env):
     code = ('from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
             'try:\n    m.request_probe({"listen": %r}, {"script_filename": "/x/p.php"}, {})\n'
             'except m.LiveError as e:\n    print(e)\n' % private)
+    # nobody must be able to import the collection: the test tree may sit in a 0700 directory
+    readable = tempfile.mkdtemp(prefix='phpops-nobody-')
+    os.chmod(readable, 0o755)
+    shutil.copytree(os.path.join(COLLECTIONS, 'ansible_collections', 'phpops', 'opcache', 'plugins', 'module_utils'),
+                    os.path.join(readable, 'ansible_collections', 'phpops', 'opcache', 'plugins', 'module_utils'))
+    for folder, dummy_dirs, dummy_files in os.walk(readable):
+        os.chmod(folder, 0o755)
     try:
-        out = subprocess.run(['/usr/bin/python3', '-c', code], env={'PYTHONPATH': COLLECTIONS}, stdout=subprocess.PIPE,
+        out = subprocess.run(['/usr/bin/python3', '-c', code], env={'PYTHONPATH': readable}, stdout=subprocess.PIPE,
                              preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)), check=True).stdout.decode()
     finally:
         listener.close()
+        shutil.rmtree(readable, ignore_errors=True)
     assert 'permission denied' in out and 'listen.mode' in out
