@@ -271,6 +271,18 @@ def _proc_environ(proc, pid, name):
     return None
 
 
+def _in_our_view(proc, pid):
+    """Whether a process sees the same filesystem as we do: root '/' and our mount namespace.
+    (Where /proc does not tell, as in a copied /proc or without the right to look, it counts as ours.)"""
+    base = os.path.join(proc, str(pid))
+    try:
+        if os.readlink(os.path.join(base, 'root')) != '/':
+            return False
+        return os.readlink(os.path.join(base, 'ns', 'mnt')) == os.readlink(os.path.join(proc, 'self', 'ns', 'mnt'))
+    except OSError:
+        return True
+
+
 def find_fpm_masters(proc='/proc', clock_ticks=None):
     """Every running php-fpm master process, sorted by pid (see the module docstring)."""
     if clock_ticks is None:
@@ -295,6 +307,9 @@ def find_fpm_masters(proc='/proc', clock_ticks=None):
         except (OSError, IOError, ValueError, IndexError):
             continue
         config = parse_master_title(title)
+        if config is not None and not _in_our_view(proc, entry):
+            # a master in a container or chroot on this machine is another host's business
+            continue
         if config is None:
             pool = parse_pool_title(title)
             if pool is not None:
