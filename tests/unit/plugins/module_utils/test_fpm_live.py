@@ -81,6 +81,18 @@ def test_find_fpm_masters_fake_proc(tmpdir):
     assert third['binary'] is None and third['start_time'] == 1700000002.5
 
 
+def test_masters_of_other_roots_or_mount_namespaces_are_not_ours(tmpdir):
+    tmpdir.join('stat').write('cpu 1\nbtime 1700000000\n')
+    tmpdir.join('self', 'ns').ensure(dir=True)
+    os.symlink('mnt:[4026531841]', str(tmpdir.join('self', 'ns', 'mnt')))
+    for pid, root, mnt in ((100, '/', 'mnt:[4026531841]'), (200, '/srv/lab/host1', 'mnt:[4026531841]'), (300, '/', 'mnt:[4026532999]')):
+        _fake_proc(tmpdir, pid, 'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)', 1, 500)
+        os.symlink(root, str(tmpdir.join(str(pid), 'root')))
+        tmpdir.join(str(pid), 'ns').ensure(dir=True)
+        os.symlink(mnt, str(tmpdir.join(str(pid), 'ns', 'mnt')))
+    assert [m['pid'] for m in fpm_live.find_fpm_masters(str(tmpdir), clock_ticks=100)] == [100]
+
+
 def test_find_fpm_masters_missing_proc(tmpdir):
     assert fpm_live.find_fpm_masters(str(tmpdir.join('nope'))) == []
 
