@@ -22,6 +22,7 @@ of installations and SAPIs comes from ``php_discovery``.
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -692,7 +693,10 @@ def apply_plan(fs, the_plan, manifest_path, profile=None, validate=None):
         raise QuarantineError(error.errors + ['rollback: %s' % p for p in rollback])
     except (OSError, IOError) as error:
         rollback = undo.rollback()
-        raise QuarantineError(['cannot apply: %s' % error] + ['rollback: %s' % p for p in rollback])
+        hint = ''
+        if error.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+            hint = ' (is the file immutable (chattr +i), on a read-only filesystem, or not ours to change?); every change was rolled back'
+        raise QuarantineError(['cannot apply: %s%s' % (error, hint)] + ['rollback: %s' % p for p in rollback])
     if problems:
         rollback = undo.rollback()
         raise QuarantineError(['validation failed, every change was rolled back: ' + p for p in problems]
