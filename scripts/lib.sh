@@ -203,3 +203,14 @@ build_collection_tree() {
     ) || die "copying the repository to ${dest} failed"
     echo "${dest}"
 }
+
+# The fleet lab (tests/lab/lab) needs root, overlayfs, network namespaces and unshare; it installs
+# debootstrap and zstd itself when it builds its cached rootfs.
+ensure_lab_prerequisites() {
+    [[ "$(id -u)" -eq 0 ]] || die "the fleet lab needs root (namespaces, overlay mounts)"
+    grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || die "no overlayfs in this kernel"
+    local cmd
+    for cmd in ip unshare nsenter ssh ssh-keygen; do
+        command -v "${cmd}" >/dev/null 2>&1 || die "the fleet lab needs ${cmd} (apt-get install iproute2 util-linux openssh-client)"
+    done
+}
