@@ -495,6 +495,11 @@ def _pid_alive(pid):
     return True
 
 
+# Probe-named files this process is using right now (the invalidation's canary lives across many
+# probe requests): the leftover cleanup must not take them for an earlier process's.
+IN_USE = set()
+
+
 def cleanup_leftovers(host_dir, now=None):
     """Remove probe files of interrupted runs: our name pattern only, written by a process that is
     gone (the writer's pid is in the name) or older than an hour. A concurrent run's probe stays."""
@@ -509,6 +514,8 @@ def cleanup_leftovers(host_dir, now=None):
         if match:
             pid = int(match.group(1))
             path = os.path.join(host_dir, name)
+            if path in IN_USE:
+                continue
             try:
                 old = now - os.lstat(path).st_mtime > LEFTOVER_MAX_AGE
             except OSError:

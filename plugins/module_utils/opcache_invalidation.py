@@ -34,6 +34,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.file_cache import F
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
     DEFAULT_PROBE_DIR,
+    IN_USE,
     LiveError,
     probe_group_id,
     cleanup_leftovers,
@@ -82,20 +83,19 @@ class PoolChannel(object):
         return data
 
     def place_canary(self, shared_sites, token, mtime):
-        """Write (or rewrite) the canary. Pools that see the same host directory share one file."""
+        """Write (or rewrite) the canary. Pools that see the same directory with the same group
+        share one file; it is named like a probe so that an interrupted run's canary is cleaned up."""
         if self.canary is None:
             site = plan_probe(self.probe_dir, self.spec, self.spec['open_basedir'], None)
-            key = site['host_dir']
-            if key in shared_sites:
-                self.canary = shared_sites[key]
-                return
-            site['host_path'] = os.path.join(site['host_dir'], 'phpops-canary-%d-%s%s' % (os.getpid(), secrets.token_hex(16), site['ext']))
-            site['script_filename'] = os.path.join(site['script_dir'], os.path.basename(site['host_path']))
-            ensure_probe_dir(site['host_dir'])
-            cleanup_leftovers(site['host_dir'])
-            shared_sites[key] = site
-            self.canary = site
-        write_canary(self.canary, probe_group_id(self.spec) if os.geteuid() == 0 else None, token, mtime)
+            site['gid'] = probe_group_id(self.spec) if os.geteuid() == 0 else None
+            key = (site['host_dir'], site['gid'])
+            if key not in shared_sites:
+                ensure_probe_dir(site['host_dir'])
+                cleanup_leftovers(site['host_dir'])
+                IN_USE.add(site['host_path'])
+                shared_sites[key] = site
+            self.canary = shared_sites[key]
+        write_canary(self.canary, token, mtime)
 
     def read_canary(self):
         """The token the pool serves for the canary now."""
@@ -111,11 +111,11 @@ class PoolChannel(object):
         return body[len(CANARY_PREFIX):]
 
 
-def write_canary(site, gid, token, mtime):
+def write_canary(site, token, mtime):
     """Replace the canary atomically with new content and a given mtime."""
     temporary = dict(site, host_path=site['host_path'] + '.new')
     remove_probe(temporary)
-    write_probe(temporary, gid, _canary_source(token), mtime)
+    write_probe(temporary, site['gid'], _canary_source(token), mtime)
     os.rename(temporary['host_path'], site['host_path'])
 
 
@@ -202,7 +202,7 @@ class MasterInvalidation(object):
         for channel in self.channels:
             served[channel.name] = channel.read_canary()
         for site in self._canary_sites.values():
-            write_canary(site, probe_group_id(self.channels[0].spec) if os.geteuid() == 0 else None, self.token_new, now - 30)
+            write_canary(site, self.token_new, now - 30)
         stale = {}
         for channel in self.channels:
             stale[channel.name] = channel.read_canary() == self.token_old
@@ -313,6 +313,7 @@ class MasterInvalidation(object):
             break
         for site in self._canary_sites.values():
             remove_probe(site)
+            IN_USE.discard(site['host_path'])
 
     # -- the whole run --------------------------------------------------------------------------
     def run(self, strategy, wait):

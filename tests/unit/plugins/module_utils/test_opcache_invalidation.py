@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, phpops.opcache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure parts of the verified invalidation: master selection, the canary file, leftovers."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import (
+    CANARY_PREFIX,
+    select_masters,
+    write_canary,
+)
+
+REPORT = {'installations': [
+    {'id': 'debian:/etc/php/8.2', 'version': '8.2.36', 'sapis': {'fpm': {'fpm_conf': '/etc/php/8.2/fpm/php-fpm.conf'}}},
+    {'id': 'debian:/etc/php/8.3', 'version': '8.3.1', 'sapis': {'fpm': {'fpm_conf': '/etc/php/8.3/fpm/php-fpm.conf'}}},
+]}
+MASTERS = [{'pid': 10, 'config': '/etc/php/8.2/fpm/php-fpm.conf'}, {'pid': 20, 'config': '/etc/php/8.3/fpm/php-fpm.conf'},
+           {'pid': 30, 'config': '/srv/other/php-fpm.conf'}]
+
+
+def test_select_by_version_prefix():
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {'versions': ['8.3']})] == [20]
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {'versions': ['8.2.36']})] == [10]
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {'versions': ['8']})] == [10, 20], 'a major version selects its minors'
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {'versions': ['8.2.3']})] == [], '8.2.3 is not 8.2.36'
+
+
+def test_select_by_config_and_default_all():
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {'fpm_confs': ['/srv/other/php-fpm.conf']})] == [30]
+    assert [m['pid'] for m in select_masters(MASTERS, REPORT, {})] == [10, 20, 30]
+
+
+def test_canary_is_replaced_atomically_with_the_given_mtime(tmp_path):
+    site = {'host_path': str(tmp_path / ('phpops-probe-1-%s.php' % ('a' * 32))), 'gid': None}
+    then = time.time() - 60
+    write_canary(site, 'old', then)
+    first_inode = os.stat(site['host_path']).st_ino
+    write_canary(site, 'new', then + 30)
+    assert open(site['host_path']).read() == "<?php\necho '%snew';\n" % CANARY_PREFIX
+    assert int(os.stat(site['host_path']).st_mtime) == int(then + 30)
+    assert os.stat(site['host_path']).st_ino != first_inode, 'a new file, renamed over the old one'
+    assert not os.path.exists(site['host_path'] + '.new')
+
+
+def test_cleanup_keeps_files_in_use_and_removes_our_old_ones(tmp_path):
+    ours = tmp_path / ('phpops-probe-%d-%s.php' % (os.getpid(), 'b' * 32))
+    in_use = tmp_path / ('phpops-probe-%d-%s.php' % (os.getpid(), 'c' * 32))
+    ours.write_text('<?php')
+    in_use.write_text('<?php')
+    fpm_live.IN_USE.add(str(in_use))
+    try:
+        removed = fpm_live.cleanup_leftovers(str(tmp_path))
+    finally:
+        fpm_live.IN_USE.discard(str(in_use))
+    assert removed == [ours.name]
+    assert in_use.exists()
