@@ -79,6 +79,7 @@ DEFAULT_LIMIT_EXTENSIONS = '.php .phar'
 MASTER_TITLE_RE = re.compile(r'^php-fpm[0-9.]*: master process \((.*)\)\s*$')
 POOL_TITLE_RE = re.compile(r'^php-fpm[0-9.]*: pool (\S+)\s*$')
 MAX_SCRIPTS = 20000
+START_TIME_SLACK = 1.5
 INI_ACCESS_SYSTEM = 4
 
 PROBE_SOURCE = r'''<?php
@@ -934,7 +935,8 @@ def _compare_with_disk(fs, master, result, data, fpm_sapi, fpm, table, findings,
             if not path:
                 continue
             mtime = _mtime(path)
-            if mtime is not None and mtime > loaded and path not in [c['file'] for c in changed]:
+            # the master's start time is known to about a second only (btime has whole seconds)
+            if mtime is not None and mtime > loaded + START_TIME_SLACK and path not in [c['file'] for c in changed]:
                 changed.append({'file': path, 'mtime': mtime})
     result['changed_after_start'] = changed
     if changed:
