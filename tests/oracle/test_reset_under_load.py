@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, phpops.opcache contributors
+"""Oracle: the verified reset (MasterInvalidation, strategy reset) under real load.
+
+A private php-fpm8.2 master (pools a and b, pm static, 4 workers each, validate_timestamps=0)
+behind a private nginx on 127.0.0.1 serves ``version=<v>`` from an app that requires version.php
+and sleeps 20 ms. 16 closed-loop clients load both pools through nginx. At t=1.5 s version.php is
+atomically replaced (v1 -> v2): the old code must keep being served. At t=2.0 s the verified reset
+runs with verify_url = the nginx URL and verify_content = the new version. Asserted: the reset is
+proven, NO request fails during the whole run, and every request started after the proof serves
+v2. No timing is asserted. The machine's own php-fpm and nginx are never touched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import MasterInvalidation
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+from ansible_collections.phpops.opcache.tests.oracle import loadgen
+from ansible_collections.phpops.opcache.tests.oracle.loadgen import LabError, LoadGenerator, PhpLab, Sample
+
+
+def _run_command(argv):
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+    return result.returncode, result.stdout.decode('utf-8', 'replace'), result.stderr.decode('utf-8', 'replace')
+
+
+@pytest.fixture
+def lab():
+    try:
+        instance = PhpLab(pools=('a', 'b'), workers=4, sleep_us=20000).start()
+    except LabError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+def _master(lab):
+    found = [m for m in find_fpm_masters() if m['config'] == lab.fpm_conf]
+    assert len(found) == 1, found
+    assert found[0]['pid'] == lab.master_pid
+    return found[0]
+
+
+def test_verified_reset_under_load(lab):
+    report = build_report(HostFS('/'), _run_command, explicit=[lab.installation()], sapis=['fpm'])
+    master = _master(lab)
+    params = {'strategy': 'reset', 'pools': None, 'wait': 15.0, 'verify_paths': [], 'verify_url': lab.url('a'),
+              'verify_content': 'version=v2', 'probe_dir': lab.probe_dir, 'timeout': 5.0}
+    gen = LoadGenerator(lab.urls(), clients=16, duration=20.0, max_requests=20000, timeout=5.0, accept={'v1', 'v2'})
+    with gen:
+        time.sleep(1.5)
+        deployed = gen.mark('deploy')
+        lab.deploy('v2')
+        time.sleep(0.5)
+        action = gen.mark('action')
+        job = MasterInvalidation(HostFS('/'), master, report, params, _run_command)
+        result = job.run('reset', params['wait'])
+        proof = gen.mark('proof')
+        time.sleep(1.0)
+        assert gen.running(), 'the load must still run after the proof'
+    samples = gen.snapshot()
+    summary = loadgen.describe(samples)
+
+    assert result['proven'] is True and result['action'] == 'reset', result
+    assert result['installation'] is not None and sorted(result['pools']) == ['a', 'b']
+    assert result['canary_stale_before'] == {'a': True, 'b': True}, result
+    assert [s for s in result['steps'] if s['step'] == 'verify_url'][0]['ok'], result['steps']
+    # before the deploy only v1, and after the deploy the OLD code keeps being served until the action
+    assert loadgen.versions(samples, None, deployed) == {'v1': len(loadgen.between(samples, None, deployed))}, summary
+    stale_window = loadgen.completed_within(samples, deployed + 0.05, action)
+    assert stale_window and all(s.ok and s.version == 'v1' for s in stale_window), loadgen.versions(stale_window)
+    # not one failed request during the whole run, for both pools
+    assert loadgen.failures(samples) == [], summary
+    assert set(s.client % 2 for s in samples) == {0, 1}
+    # after the proof every request serves the new version
+    after = loadgen.between(samples, proof)
+    assert after and all(s.ok and s.version == 'v2' for s in after), loadgen.versions(samples, proof)
+    assert loadgen.fresh_after(samples, action, 'v2') is not None
+
+
+def _sample(start, version, error=None):
+    return Sample(0, start, start + 0.02, 200 if error is None else 502, error, version, None)
+
+
+def test_fresh_after_definition():
+    samples = [_sample(0.0, 'v1'), _sample(1.0, 'v1'), _sample(1.01, 'v2'), _sample(1.02, 'v1'), _sample(1.05, 'v2'), _sample(1.2, 'v2')]
+    assert round(loadgen.fresh_after(samples, 1.0, 'v2')) == 50
+    assert loadgen.fresh_after(samples + [_sample(1.3, None, 'http 502')], 1.0, 'v2') is None
+    assert loadgen.fresh_after(samples[:2], 1.0, 'v2') is None
+    assert loadgen.fresh_after([_sample(1.1, 'v2')], 1.0, 'v2') == pytest.approx(100, abs=0.01)
+    assert len(loadgen.failures(samples + [_sample(1.3, None, 'connect')])) == 1
+
+
+def test_loadgen_refuses_non_loopback():
+    for url in ('http://192.0.2.1/', 'http://example.org/', 'https://127.0.0.1/'):
+        with pytest.raises(ValueError):
+            LoadGenerator(url)
+
+
+def test_loadgen_stops_by_itself():
+    gen = LoadGenerator('http://127.0.0.1:%d/' % loadgen.free_port(), clients=2, duration=0.5, max_requests=50, timeout=0.5).start()
+    gen.wait()
+    assert not gen.running()
+    assert 0 < len(gen.samples) <= 50 and all(s.error == 'connect' for s in gen.samples)
