@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 
 from ansible.module_utils.urls import open_url
@@ -173,7 +174,25 @@ class MasterInvalidation(object):
 
     # -- phases ---------------------------------------------------------------------------------
     def before(self):
-        summary, channel, data = self._status()
+        if self.check_mode:
+            summary, channel, data = self._status()
+        else:
+            # Place the canary first, then ask for the counters and cache the canary in every pool in
+            # one parallel round: under load each request waits for a free worker.
+            self.token_old = secrets.token_hex(8)
+            self.token_new = secrets.token_hex(8)
+            now = time.time()
+            for pool in self.channels:
+                pool.place_canary(self._canary_sites, self.token_old, now - 60)
+            answers = in_parallel([('status', self._status)] + [(c.name, c.read_canary) for c in self.channels])
+            summary, channel, data = answers['status']
+            for site in self._canary_sites.values():
+                write_canary(site, self.token_new, now - 30)
+            served = in_parallel([(c.name, c.read_canary) for c in self.channels])
+            stale = dict((name, token == self.token_old) for name, token in served.items())
+            self.result['canary_stale_before'] = stale
+            self._step('canary', True, 'canary cached in every pool; after changing it, %s still served the old token'
+                       % (', '.join(sorted(n for n, old in stale.items() if old)) or 'no pool'))
         self.result['master_start_time'] = self.master['start_time']
         restrict = (data.get('ini') or {}).get('opcache.restrict_api', {}).get('local')
         if summary is None:
@@ -191,24 +210,6 @@ class MasterInvalidation(object):
         if self.process_control_timeout in ('0', '0s', ''):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
                                            'for graceful reloads' % self.master['config'])
-        if self.check_mode:
-            return
-        self.token_old = secrets.token_hex(8)
-        self.token_new = secrets.token_hex(8)
-        now = time.time()
-        for channel in self.channels:
-            channel.place_canary(self._canary_sites, self.token_old, now - 60)
-        served = {}
-        for channel in self.channels:
-            served[channel.name] = channel.read_canary()
-        for site in self._canary_sites.values():
-            write_canary(site, self.token_new, now - 30)
-        stale = {}
-        for channel in self.channels:
-            stale[channel.name] = channel.read_canary() == self.token_old
-        self.result['canary_stale_before'] = stale
-        self._step('canary', True, 'canary cached in every pool; after changing it, %s still served the old token'
-                   % (', '.join(sorted(n for n, s in stale.items() if s)) or 'no pool'))
 
     def act(self, strategy):
         started = _now_ms()
@@ -260,7 +261,7 @@ class MasterInvalidation(object):
                     summary, dummy_channel, dummy_data = self._status() if restarted else (None, None, None)
                     counters = _counters(summary) if summary else None
                 if restarted:
-                    served = dict((c.name, c.read_canary()) for c in self.channels)
+                    served = in_parallel([(c.name, c.read_canary) for c in self.channels])
                     last += '; canary per pool: %s' % ', '.join('%s=%s' % (n, 'new' if t == self.token_new else 'OLD') for n, t in sorted(served.items()))
                     if all(token == self.token_new for token in served.values()):
                         self.result['after'] = counters
@@ -351,6 +352,28 @@ class MasterInvalidation(object):
         finally:
             if not self.check_mode:
                 self.cleanup()
+
+
+def in_parallel(calls):
+    """Run ``[(key, function), ...]`` at once (each bounded by its own FastCGI timeouts) and return
+    ``{key: result}``; the first exception raised by any call is raised again."""
+    results = {}
+    errors = []
+
+    def run(key, function):
+        try:
+            results[key] = function()
+        except Exception as error:  # pylint: disable=broad-except  # handed to the caller's thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _counters(summary):
