@@ -11,9 +11,10 @@ kind (``connect``, ``reset``, ``timeout``, ``http <status>``, ``body``) and the 
 app served (``version=<v>``). ``fresh_after`` and ``failures`` turn the samples into "ms from the
 action until every subsequent request serves the new version" and "failed requests".
 
-``PhpLab``: a private php-fpm8.2 master (foreground, its own php.ini/conf.d/php-fpm.conf, pools
-``a`` and ``b`` with ``pm = static``) behind a private nginx on 127.0.0.1:<free port>, serving an
-app whose ``index.php`` requires ``version.php`` and sleeps. Everything lives in one temporary
+``PhpLab``: a private php-fpm8.2 master (``private_fpm.PrivateFpm``: foreground, a private copy of
+the binary, its own php.ini/conf.d/php-fpm.conf, pools ``a`` and ``b`` with ``pm = static``)
+behind a private nginx on 127.0.0.1:<free port>, serving an app whose ``index.php`` requires
+``version.php`` and sleeps. Everything lives in one temporary
 directory; the machine's own php-fpm and nginx are never touched.
 """
 
@@ -32,6 +33,9 @@ import threading
 import time
 from collections import Counter, namedtuple
 from urllib.parse import urlsplit
+
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, FpmError, PrivateFpm, free_port, opcache_ini
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file as _write
 
 LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 MAX_DURATION = 120.0
@@ -240,7 +244,6 @@ def describe(samples):
 # The private lab: php-fpm + nginx in one temporary directory
 # ---------------------------------------------------------------------------------------------
 
-FPM_BINARY = os.environ.get('PHPOPS_PHP_FPM', '/usr/sbin/php-fpm8.2')
 NGINX_BINARY = os.environ.get('PHPOPS_NGINX', '/usr/sbin/nginx')
 
 INDEX_PHP = '''<?php
@@ -250,17 +253,6 @@ echo 'version=', $version, "\\n";
 '''
 RESET_PHP = '''<?php
 echo 'reset=', var_export(opcache_reset(), true), "\\n";
-'''
-POOL_CONF = '''
-[{name}]
-user = www-data
-group = www-data
-listen = {sock}
-listen.mode = 0666
-listen.backlog = 511
-pm = static
-pm.max_children = {workers}
-catch_workers_output = yes
 '''
 NGINX_CONF = '''daemon off;
 master_process on;
@@ -296,25 +288,8 @@ NGINX_LOCATION = '''        location /{pool}/ {{
 '''
 
 
-class LabError(Exception):
-    pass
-
-
-def _write(path, text, mode=0o644, mtime=None):
-    with open(path, 'w') as handle:
-        handle.write(text)
-    os.chmod(path, mode)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
-
-
-def free_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-    finally:
-        sock.close()
+# the lab's errors: a failing php-fpm raises private_fpm.FpmError, caught as LabError as before
+LabError = FpmError
 
 
 class PhpLab(object):
@@ -327,33 +302,25 @@ class PhpLab(object):
         self.base = tempfile.mkdtemp(prefix='phpops-lab-', dir='/tmp')
         os.chmod(self.base, 0o755)
         self.app = os.path.join(self.base, 'app')
-        self.scan_dir = os.path.join(self.base, 'conf.d')
-        self.php_ini = os.path.join(self.base, 'php.ini')
-        self.fpm_conf = os.path.join(self.base, 'php-fpm.conf')
         self.probe_dir = os.path.join(self.base, 'probe')
         self.pools = list(pools)
-        self.sockets = dict((p, os.path.join(self.base, 'fpm-%s.sock' % p)) for p in self.pools)
         self.port = None
-        self.fpm = None
         self.nginx = None
-        # A private COPY of the binary: Debian's init script stops php8.2-fpm with, after the pid
-        # file, `start-stop-daemon --stop --retry=0/30/TERM/5/KILL/5 --exec /usr/sbin/php-fpm8.2`,
-        # which signals EVERY process of that executable (matched by inode), private masters
-        # included. Tests elsewhere on the machine restart php8.2-fpm; a copy is not matched.
-        self.fpm_binary = os.path.join(self.base, 'php-fpm')
-        shutil.copy2(FPM_BINARY, self.fpm_binary)
-        for directory in (self.app, self.scan_dir, os.path.join(self.base, 'nginx-tmp')):
+        # php-fpm.conf, php.ini, conf.d, fpm.log and the private copy of the binary live in base
+        self.fpm = PrivateFpm(FPM_BINARY, directory=self.base,
+                              php_ini='; private php.ini of the phpops load lab\nopcache.revalidate_freq = 0\n',
+                              conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.enable_cli', 0), ('opcache.memory_consumption', 64),
+                                                                     ('opcache.validate_timestamps', 0), ('opcache.file_update_protection', 0)])},
+                              global_settings=[('process_control_timeout', process_control_timeout)])
+        self.fpm_binary, self.php_ini, self.scan_dir, self.fpm_conf = self.fpm.binary, self.fpm.ini, self.fpm.scan_dir, self.fpm.conf
+        self.sockets = {}
+        for pool in self.pools:
+            self.sockets[pool] = self.fpm.add_pool(pool, os.path.join(self.base, 'fpm-%s.sock' % pool), user='www-data', group='www-data',
+                                                   workers=int(workers), settings=[('listen.backlog', 511)])
+        for directory in (self.app, os.path.join(self.base, 'nginx-tmp')):
             os.makedirs(directory)
             os.chmod(directory, 0o755)
-        _write(self.php_ini, '; private php.ini of the phpops load lab\nopcache.revalidate_freq = 0\n')
-        _write(os.path.join(self.scan_dir, '10-opcache.ini'),
-               'zend_extension=opcache\nopcache.enable = 1\nopcache.enable_cli = 0\nopcache.memory_consumption = 64\n'
-               'opcache.validate_timestamps = 0\nopcache.file_update_protection = 0\n')
-        text = ('[global]\npid = {b}/fpm.pid\nerror_log = {b}/fpm.log\ndaemonize = no\nprocess_control_timeout = {pct}\n'
-                .format(b=self.base, pct=process_control_timeout))
-        for pool in self.pools:
-            text += POOL_CONF.format(name=pool, sock=self.sockets[pool], workers=int(workers))
-        _write(self.fpm_conf, text)
+        self.fpm.write_config()
         backdated = time.time() - 60
         _write(os.path.join(self.app, 'index.php'), INDEX_PHP % int(sleep_us), mtime=backdated)
         _write(os.path.join(self.app, 'reset.php'), RESET_PHP, mtime=backdated)
@@ -387,33 +354,7 @@ class PhpLab(object):
         return self
 
     def start_fpm(self):
-        env = dict(os.environ, PHP_INI_SCAN_DIR=self.scan_dir)
-        env.pop('PHPRC', None)
-        self.fpm = subprocess.Popen([self.fpm_binary, '-F', '-c', self.php_ini, '-y', self.fpm_conf, '-p', self.base], env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_sockets()
-
-    def _wait_sockets(self, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.fpm.poll() is not None:
-                raise LabError('php-fpm exited with %s: %s' % (self.fpm.returncode, self.log('fpm.log')))
-            if all(self._listening(s) for s in self.sockets.values()):
-                return
-            time.sleep(0.01)
-        raise LabError('php-fpm did not listen within %.0f s: %s' % (timeout, self.log('fpm.log')))
-
-    @staticmethod
-    def _listening(path):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(1.0)
-        try:
-            sock.connect(path)
-            return True
-        except OSError:
-            return False
-        finally:
-            sock.close()
+        self.fpm.start()
 
     def start_nginx(self):
         for dummy_attempt in range(5):
@@ -438,16 +379,16 @@ class PhpLab(object):
 
     @property
     def master_pid(self):
-        return self.fpm.pid
+        return self.fpm.master_pid
 
     def diagnose(self):
         """What the lab looks like now: for error messages when something went wrong."""
         return 'php-fpm master %s (%s), sockets %s, nginx %s; fpm.log tail:\n%s\nnginx-error.log tail:\n%s' % (
-            self.fpm.pid if self.fpm else None,
-            'running' if self.fpm and self.fpm.poll() is None else 'exited %s' % (self.fpm.returncode if self.fpm else None),
+            self.fpm.master_pid,
+            'running' if self.fpm.running() else 'exited %s' % (self.fpm.proc.returncode if self.fpm.proc else None),
             dict((p, os.path.exists(s)) for p, s in self.sockets.items()),
             'running' if self.nginx and self.nginx.poll() is None else 'not running',
-            self.log('fpm.log')[-1200:], self.log('nginx-error.log')[-600:])
+            self.fpm.log_text(1200), self.log('nginx-error.log')[-600:])
 
     def raw_reset(self, timeout=10.0):
         """``opcache_reset()`` in pool a over FastCGI, once, without verification: the answer body."""
@@ -458,12 +399,11 @@ class PhpLab(object):
 
     def reload(self):
         """What the distributions' reload does: SIGUSR2 to the master (pid stays with -F)."""
-        os.kill(self.fpm.pid, signal.SIGUSR2)
+        self.fpm.reload()
 
     def restart(self):
         """Stop (SIGTERM, as a systemd stop does) and start the master again."""
-        self._end(self.fpm, signal.SIGTERM)
-        self.start_fpm()
+        self.fpm.restart()
 
     def log(self, name):
         try:
@@ -486,7 +426,7 @@ class PhpLab(object):
     def close(self):
         """nginx with SIGQUIT (graceful), php-fpm with SIGTERM; then the directory is removed."""
         self._end(self.nginx, signal.SIGQUIT)
-        self._end(self.fpm)
+        self.fpm.cleanup()
         shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self):

@@ -3,24 +3,19 @@
 # Copyright: (c) 2026, phpops.opcache contributors
 """Oracle: plugins/module_utils/fastcgi.py against a REAL, private php-fpm instance.
 
-The fixture starts its own php-fpm (foreground, ``-F``) with a configuration in a temporary
-directory: one pool on a unix socket (mode 0666) and one on 127.0.0.1 with a free port, both
-running as an unprivileged user when we are root. It never touches the system's FPM.
-Set PHPOPS_PHP_FPM to choose the binary (default: php-fpm8.2, then php-fpm).
+The fixture starts its own php-fpm (foreground, ``-F``; private_fpm.PrivateFpm, a private copy of
+the binary) with a configuration in a temporary directory: one pool on a unix socket (mode 0666)
+and one on 127.0.0.1 with a free port, both running as an unprivileged user when we are root. It
+never touches the system's FPM. Set PHPOPS_PHP_FPM to choose the binary (default: php-fpm8.2,
+then php-fpm).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import pwd
 import shutil
 import signal
-import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 
@@ -30,6 +25,13 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import (
     FastCGIProtocolError,
     build_php_params,
     parse_listen,
+)
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import (
+    PrivateFpm,
+    find_fpm_binary,
+    free_port,
+    unprivileged_user,
+    write_file,
 )
 
 PROBE = r'''<?php
@@ -55,118 +57,33 @@ echo json_encode(array(
 '''
 
 
-def _find_fpm():
-    candidates = [os.environ.get('PHPOPS_PHP_FPM'), shutil.which('php-fpm8.2'), '/usr/sbin/php-fpm8.2', shutil.which('php-fpm')]
-    candidates.extend(sorted(glob.glob('/usr/sbin/php-fpm*'), reverse=True))
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+def _pool_settings(name):
+    return [('ping.path', '/ping'), ('ping.response', 'pong-%s' % name), ('pm.status_path', '/status'), ('clear_env', 'yes'),
+            ('env[PHPOPS_POOL]', name), ('php_admin_value[opcache.file_update_protection]', 0)]
 
 
-def _free_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+class RealFPM(PrivateFpm):
+    """Pools unixpool (unix socket) and tcppool (127.0.0.1:<free port>); the probe script in www/."""
 
-
-def _pool(name, listen, user_lines, extra=''):
-    return '''
-[{name}]
-{user}
-listen = {listen}
-listen.mode = 0666
-pm = static
-pm.max_children = 2
-ping.path = /ping
-ping.response = pong-{name}
-pm.status_path = /status
-catch_workers_output = yes
-clear_env = yes
-env[PHPOPS_POOL] = {name}
-php_admin_value[opcache.file_update_protection] = 0
-{extra}
-'''.format(name=name, listen=listen, user=user_lines, extra=extra)
-
-
-class RealFPM:
     def __init__(self, binary):
-        self.binary = binary
-        self.dir = tempfile.mkdtemp(prefix='fpm', dir='/tmp')
-        os.chmod(self.dir, 0o755)
+        super().__init__(binary, prefix='fpm', global_settings=[('log_level', 'notice')], stop_signal=signal.SIGQUIT,
+                         capture_output=True, connect_unix=False)
         self.docroot = os.path.join(self.dir, 'www')
         os.mkdir(self.docroot)
         os.chmod(self.docroot, 0o755)
         self.script = os.path.join(self.docroot, 'probe.php')
-        with open(self.script, 'w') as handle:
-            handle.write(PROBE)
-        os.chmod(self.script, 0o644)
+        write_file(self.script, PROBE)
         self.socket_path = os.path.join(self.dir, 'unix.sock')
-        self.port = _free_port()
-        self.log = os.path.join(self.dir, 'fpm.log')
-        user_lines = ''
-        if os.geteuid() == 0:
-            for candidate in ('www-data', 'nobody'):
-                try:
-                    entry = pwd.getpwnam(candidate)
-                except KeyError:
-                    continue
-                user_lines = 'user = %s\ngroup = %d' % (candidate, entry.pw_gid)
-                break
-        self.conf = os.path.join(self.dir, 'php-fpm.conf')
-        with open(self.conf, 'w') as handle:
-            handle.write('[global]\npid = %s\nerror_log = %s\ndaemonize = no\nlog_level = notice\n' % (
-                os.path.join(self.dir, 'fpm.pid'), self.log))
-            handle.write(_pool('unixpool', self.socket_path, user_lines))
-            handle.write(_pool('tcppool', '127.0.0.1:%d' % self.port, user_lines, 'listen.allowed_clients = 127.0.0.1'))
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([self.binary, '-F', '-y', self.conf, '-p', self.dir],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                output = self.proc.stdout.read().decode('utf-8', 'replace')
-                raise RuntimeError('php-fpm exited with %s: %s\n%s' % (self.proc.returncode, output, self._log_text()))
-            if os.path.exists(self.socket_path) and self._tcp_ready():
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError('php-fpm did not come up within 15 s:\n%s' % (self._log_text(),))
-
-    def _tcp_ready(self):
-        try:
-            socket.create_connection(('127.0.0.1', self.port), timeout=0.2).close()
-        except OSError:
-            return False
-        return True
-
-    def _log_text(self):
-        try:
-            with open(self.log) as handle:
-                return handle.read()
-        except OSError:
-            return ''
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful stop of the master and its workers
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc is not None and self.proc.stdout:
-            self.proc.stdout.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.port = free_port()
+        user, group = unprivileged_user()
+        self.add_pool('unixpool', self.socket_path, user=user, group=group, workers=2, settings=_pool_settings('unixpool'))
+        self.add_pool('tcppool', '127.0.0.1:%d' % self.port, user=user, group=group, workers=2, settings=_pool_settings('tcppool'),
+                      extra='listen.allowed_clients = 127.0.0.1')
 
 
 @pytest.fixture(scope='module')
 def fpm():
-    binary = _find_fpm()
+    binary = find_fpm_binary()
     if binary is None:
         pytest.skip('php-fpm is not installed')
     instance = RealFPM(binary)
@@ -174,7 +91,7 @@ def fpm():
         instance.start()
         yield instance
     finally:
-        instance.stop()
+        instance.cleanup()
 
 
 @pytest.fixture(params=['unix', 'tcp'])

@@ -7,7 +7,7 @@ Master A (``-c <tmp>/a/php.ini``, ``PHP_INI_SCAN_DIR=<tmp>/a/conf.d``) has pools
 frozen (php_admin_value validate_timestamps=0), pv (php_value revalidate_freq=7), basedir
 (open_basedir without the probe dir), basedir_ok (open_basedir with it), restricted
 (opcache.restrict_api elsewhere) and jail (chroot). Master B has its own ini and one pool.
-Both run in the foreground (-F) as children of the test; the system's FPM is never touched.
+Both run in the foreground (-F) as children of the test (private_fpm.PrivateFpm); the system's FPM is never touched.
 Needs root (pool users, chroot) and php-fpm8.2: a missing binary FAILS the tests (no skip).
 """
 
@@ -28,75 +28,28 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import PrivateFpm, opcache_ini as build_opcache_ini, write_file as _write
 
 FPM = os.environ.get('PHPOPS_PHP_FPM', '/usr/sbin/php-fpm8.2')
 COLLECTIONS = [p for p in sys.path if os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'phpops', 'opcache'))][0]
 
-POOL = '''
-[{name}]
-user = www-data
-group = www-data
-listen = {sock}
-listen.mode = 0666
-pm = static
-pm.max_children = 1
-catch_workers_output = yes
-{extra}
-'''
 
+class Master(PrivateFpm):
+    """One private master: php.ini, conf.d/10-opcache.ini + 20-extra.ini; ``socks``: pool -> unix socket in <base>/sock.
+    It runs PrivateFpm's private copy of the binary (out of reach of `service php8.2-fpm stop`)."""
 
-def _write(path, text, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as handle:
-        handle.write(text)
-    os.chmod(path, mode)
-
-
-class Master(object):
     def __init__(self, base, name, pools, opcache_ini):
-        self.dir = os.path.join(base, name)
-        self.ini = os.path.join(self.dir, 'php.ini')
-        self.scan = os.path.join(self.dir, 'conf.d')
-        self.conf = os.path.join(self.dir, 'php-fpm.conf')
+        super().__init__(FPM, directory=os.path.join(base, name), php_ini='; main ini of the test\nopcache.revalidate_freq = 0\n',
+                         conf_d={'10-opcache.ini': opcache_ini, '20-extra.ini': 'opcache.max_accelerated_files = 4000\n'},
+                         connect_unix=False)
         self.socks = {}
-        _write(self.ini, '; main ini of the test\nopcache.revalidate_freq = 0\n')
-        _write(os.path.join(self.scan, '10-opcache.ini'), opcache_ini)
-        _write(os.path.join(self.scan, '20-extra.ini'), 'opcache.max_accelerated_files = 4000\n')
-        text = '[global]\npid = %s/fpm.pid\nerror_log = %s/fpm.log\ndaemonize = no\n' % (self.dir, self.dir)
         for pool, extra in pools:
-            self.socks[pool] = os.path.join(base, 'sock', '%s-%s.sock' % (name, pool))
-            text += POOL.format(name=pool, sock=self.socks[pool], extra=extra)
-        _write(self.conf, text)
-        self.proc = None
+            self.socks[pool] = self.add_pool(pool, os.path.join(base, 'sock', '%s-%s.sock' % (name, pool)),
+                                             user='www-data', group='www-data', extra=extra)
 
-    def start(self):
-        env = dict(os.environ, PHP_INI_SCAN_DIR=self.scan)
-        self.proc = subprocess.Popen([FPM, '-F', '-c', self.ini, '-y', self.conf, '-p', self.dir], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('php-fpm exited: %s' % self.log())
-            if all(os.path.exists(s) for s in self.socks.values()):
-                return
-            time.sleep(0.05)
-        raise RuntimeError('php-fpm did not come up: %s' % self.log())
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, 'fpm.log')) as handle:
-                return handle.read()[-2000:]
-        except OSError:
-            return ''
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    @property
+    def scan(self):
+        return self.scan_dir
 
 
 @pytest.fixture(scope='module')
@@ -113,7 +66,7 @@ def env():
     jail = os.path.join(base, 'jail')
     os.makedirs(jail)
     probe_dir = '/run/phpops-test-%d-%d' % (os.getpid(), int(time.time()))
-    opcache_ini = 'zend_extension=opcache\nopcache.enable = 1\nopcache.file_update_protection = 0\nopcache.memory_consumption = 64\n'
+    opcache_ini = build_opcache_ini([('opcache.enable', 1), ('opcache.file_update_protection', 0), ('opcache.memory_consumption', 64)])
     pools_a = [
         ('live', ''),
         ('frozen', 'php_admin_value[opcache.validate_timestamps] = 0'),
@@ -132,7 +85,7 @@ def env():
         yield {'base': base, 'app': app, 'jail': jail, 'probe_dir': probe_dir, 'a': master_a, 'b': master_b}
     finally:
         for master in masters:
-            master.stop()
+            master.cleanup()
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(probe_dir, ignore_errors=True)
 
@@ -166,8 +119,8 @@ def test_both_masters_found(env):
     masters = _ours(env)
     assert [m['config'] for m in masters] == [env['a'].conf, env['b'].conf]
     assert [m['pid'] for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
-    for master in masters:
-        assert master['binary'] == os.path.realpath(FPM)
+    for master, started in zip(masters, (env['a'], env['b'])):
+        assert master['binary'] == os.path.realpath(started.binary)
         assert abs(master['start_time'] - time.time()) < 120
         # FPM writes its process title over argv AND environ: PHP_INI_SCAN_DIR is not readable from /proc
         assert master['scan_dir_env'] in (None, env['a'].scan, env['b'].scan)
