@@ -380,6 +380,25 @@ def _comment_out(text, lines, managed_keys):
     return new_text
 
 
+def _comment_out_pool_lines(fs, path, lines):
+    """Comment out pool override lines (php_value/php_admin_value/... [opcache.x]) of an FPM file;
+    PHP-FPM reads its files line by line, so a commented line is simply gone. Returns the comments
+    entry, or an error message naming the file."""
+    if fs.is_link(path):
+        return '%s: pool overrides in a symbolic link are not edited (the target may be shared); fix it by hand' % path
+    text = fs.read_text(path)
+    raw_lines = text.splitlines(True)
+    directives = set()
+    for number in lines:
+        line = raw_lines[number - 1] if 1 <= number <= len(raw_lines) else ''
+        match = re.match(r'\s*(php_(?:admin_)?(?:value|flag))\s*\[\s*([^\]]+?)\s*\]', line)
+        if not match:
+            return '%s line %d is not a pool php_value/php_admin_value line any more; run again' % (path, number)
+        directives.add(match.group(2))
+        raw_lines[number - 1] = COMMENT_PREFIX + line
+    return {'path': path, 'lines': list(lines), 'directives': sorted(directives), 'before': text, 'after': ''.join(raw_lines)}
+
+
 def plan(fs, run_command, params, discovered):
     """Work out every change for the options in ``params`` (see the module) and the installations
     ``discovered``. Raises QuarantineError listing every problem; nothing is written here."""
@@ -447,6 +466,8 @@ def plan(fs, run_command, params, discovered):
     earlier = []
     conditional = []
     pool_overrides = []
+    pool_lines = {}
+    pool_policy = params.get('pool_override_policy') or 'report'
     expected = []
     env = dict((str(k), str(v)) for k, v in (params.get('environment') or {}).items())
     for target in targets:
@@ -510,8 +531,12 @@ def plan(fs, run_command, params, discovered):
             fpm = read_fpm_config(fs, target.sapi.fpm_conf, env)
             for pool in fpm.pools:
                 for key in sorted(target.rendered):
-                    winner, dummy = pool.effective_override(key)
+                    winner, beaten = pool.effective_override(key)
                     if winner is None:
+                        continue
+                    if pool_policy == 'comment_lines':
+                        for override in [winner] + beaten:
+                            pool_lines.setdefault(override.file, set()).add(override.line)
                         continue
                     pool_overrides.append({'installation': target.inst.id, 'pool': pool.name, 'directive': key, 'kind': winner.kind,
                                            'value': winner.value, 'file': winner.file, 'line': winner.line,
@@ -521,6 +546,12 @@ def plan(fs, run_command, params, discovered):
                         note = " (startup-only directive: PHP reports the pool value but uses the master's)"
                     warnings.append('%s:%s pool [%s] %s[%s] = %s overrides the managed value %s%s'
                                     % (winner.file, winner.line, pool.name, winner.kind, key, winner.value, target.rendered[key][1], note))
+    for path in sorted(pool_lines):
+        entry = _comment_out_pool_lines(fs, path, sorted(pool_lines[path]))
+        if isinstance(entry, str):
+            errors.append(entry)
+        else:
+            comments[path] = entry
     if errors:
         raise QuarantineError(errors)
     taken = set()

@@ -94,6 +94,15 @@ options:
     type: str
     choices: [fail, comment_lines]
     default: fail
+  pool_override_policy:
+    description:
+      - What to do with PHP-FPM pool C(php_value)/C(php_admin_value)/C(php_flag)/C(php_admin_flag) lines for a managed
+        directive, which win over every ini file in that pool.
+      - V(report) lists them in RV(pool_overrides) and warns.
+      - V(comment_lines) keeps a copy of the pool file next to the manifest and comments out those lines (restorable).
+    type: str
+    choices: [report, comment_lines]
+    default: report
   manifest_path:
     description:
       - Where the record of renames and edits is kept on the host.
@@ -287,6 +296,7 @@ def main():
             profile=dict(type='str', default='custom'),
             file_name=dict(type='str', default='zz-phpops-opcache.ini'),
             conflict_policy=dict(type='str', choices=['fail', 'comment_lines'], default='fail'),
+            pool_override_policy=dict(type='str', choices=['report', 'comment_lines'], default='report'),
             manifest_path=dict(type='path', default='/var/lib/phpops-opcache/manifest.json'),
             validate=dict(type='bool', default=True),
             root=dict(type='path', default='/'),

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_quarantine import (
@@ -345,6 +346,25 @@ def test_pool_overrides_are_reported(tree):
     assert found['opcache.validate_timestamps']['takes_effect'] is True
     assert found['opcache.memory_consumption']['takes_effect'] is False
     assert any('pool [www]' in w for w in the_plan['warnings'])
+
+
+def test_pool_overrides_commented_out_by_option_and_restored(tree):
+    www = '[www]\nuser = www-data\nphp_value[opcache.validate_timestamps] = 1\nphp_admin_value[opcache.validate_timestamps] = 1\n' \
+          'php_admin_value[memory_limit] = 256M\n'
+    _write(tree, '/etc/php/8.2/fpm/pool.d/www.conf', www)
+    fs, the_plan = make_plan(tree, pool_override_policy='comment_lines')
+    assert the_plan['pool_overrides'] == []
+    entry = [c for c in the_plan['comments'] if c['path'].endswith('www.conf')][0]
+    assert entry['lines'] == [3, 4] and entry['directives'] == ['opcache.validate_timestamps']
+    apply_plan(fs, the_plan, MANIFEST)
+    after = open(os.path.join(tree, 'etc/php/8.2/fpm/pool.d/www.conf')).read()
+    assert 'php_admin_value[memory_limit] = 256M' in after.splitlines()
+    fpm = read_fpm_config(fs, '/etc/php/8.2/fpm/php-fpm.conf')
+    assert fpm.pools[0].effective_override('opcache.validate_timestamps') == (None, [])
+    dummy, second = make_plan(tree, pool_override_policy='comment_lines')
+    assert not plan_changes(second), 'a second run changes nothing'
+    restore(fs, MANIFEST)
+    assert open(os.path.join(tree, 'etc/php/8.2/fpm/pool.d/www.conf')).read() == www
 
 
 def test_cli_and_fpm_each_get_their_settings(tree):
