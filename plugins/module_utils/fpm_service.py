@@ -42,27 +42,33 @@ def service_name_for(config_path):
     return None
 
 
-def _which(name, paths=('/usr/sbin', '/usr/bin', '/sbin', '/bin')):
+def _which(name, root='/', paths=('/usr/sbin', '/usr/bin', '/sbin', '/bin')):
+    """The target path of an executable ``name`` (looked up under ``root``), or None."""
     for directory in paths:
         candidate = os.path.join(directory, name)
-        if os.access(candidate, os.X_OK):
+        if os.access(os.path.join(root, candidate.lstrip('/')), os.X_OK):
             return candidate
     return None
 
 
 def service_command(service, action, root='/'):
-    """The argv that performs ``action`` on ``service`` with this host's service manager."""
+    """The argv that performs ``action`` on ``service`` with this host's service manager:
+    systemctl when PID 1 is systemd, else the SysV ``service`` wrapper, the init script itself, or
+    OpenRC's rc-service. ``root`` only serves tests (a fake host tree)."""
     if action not in SERVICE_ACTIONS:
         raise ServiceError('unknown service action %s' % action)
-    if os.path.isdir(os.path.join(root, 'run/systemd/system')) and _which('systemctl'):
-        return [_which('systemctl'), action, service]
-    if _which('service'):
-        return [_which('service'), service, action]
-    script = os.path.join(root, 'etc/init.d', service)
-    if os.access(script, os.X_OK):
+    systemctl = _which('systemctl', root)
+    if os.path.isdir(os.path.join(root, 'run/systemd/system')) and systemctl:
+        return [systemctl, action, service]
+    wrapper = _which('service', root)
+    if wrapper:
+        return [wrapper, service, action]
+    script = '/etc/init.d/' + service
+    if os.access(os.path.join(root, script.lstrip('/')), os.X_OK):
         return [script, action]
-    if _which('rc-service'):
-        return [_which('rc-service'), service, action]
+    rc_service = _which('rc-service', root)
+    if rc_service:
+        return [rc_service, service, action]
     raise ServiceError('no service manager found to %s %s (no systemctl, service, /etc/init.d script or rc-service)' % (action, service))
 
 

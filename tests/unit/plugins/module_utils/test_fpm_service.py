@@ -1,13 +1,46 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, phpops.opcache contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Service names per family."""
+"""Service names per family, and which service manager acts on them."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act, service_name_for
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act, service_command, service_name_for
+
+
+def host(tmp_path, executables, dirs=()):
+    for path in executables:
+        local = tmp_path / path.lstrip('/')
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text('#!/bin/sh\n')
+        os.chmod(str(local), 0o755)
+    for path in dirs:
+        (tmp_path / path.lstrip('/')).mkdir(parents=True, exist_ok=True)
+    return str(tmp_path)
+
+
+def test_systemd_when_pid1_is_systemd(tmp_path):
+    root = host(tmp_path, ['/usr/bin/systemctl', '/usr/sbin/service'], ['/run/systemd/system'])
+    assert service_command('php8.2-fpm', 'reload', root) == ['/usr/bin/systemctl', 'reload', 'php8.2-fpm']
+
+
+def test_sysv_service_wrapper_without_systemd(tmp_path):
+    root = host(tmp_path, ['/usr/bin/systemctl', '/usr/sbin/service'])
+    assert service_command('php8.2-fpm', 'restart', root) == ['/usr/sbin/service', 'php8.2-fpm', 'restart']
+
+
+def test_init_script_then_openrc(tmp_path):
+    assert service_command('php-fpm83', 'reload', host(tmp_path / 'a', ['/etc/init.d/php-fpm83'])) == ['/etc/init.d/php-fpm83', 'reload']
+    assert service_command('php-fpm83', 'reload', host(tmp_path / 'b', ['/sbin/rc-service'])) == ['/sbin/rc-service', 'php-fpm83', 'reload']
+
+
+def test_no_service_manager_is_a_clear_error(tmp_path):
+    with pytest.raises(ServiceError, match='no service manager found to reload php8.2-fpm'):
+        service_command('php8.2-fpm', 'reload', str(tmp_path))
 
 
 @pytest.mark.parametrize('config, service', [
