@@ -32,6 +32,7 @@ import time
 from ansible.module_utils.urls import open_url
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, FastCGIError, build_php_params, parse_listen
 from ansible_collections.phpops.opcache.plugins.module_utils.file_cache import FileCacheError, purge
+from ansible_collections.phpops.opcache.plugins.module_utils.findings import php_bool
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
     DEFAULT_PROBE_DIR,
@@ -207,6 +208,10 @@ class MasterInvalidation(object):
                 self.result['warnings'].append('OPcache is not enabled in pool %s: there is no cache to invalidate' % channel.name)
             if restrict:
                 self.result['warnings'].append('opcache.restrict_api=%r: opcache_reset() works only from scripts under it' % restrict)
+        ini = data.get('ini') or {}
+        if self.result.get('file_cache') and not php_bool((ini.get('opcache.validate_timestamps') or {}).get('local')):
+            self.result['warnings'].append('opcache.file_cache=%s with validate_timestamps off: old bytecode survives a reset, a reload and a '
+                                           'restart; the file cache is purged before every action' % self.result['file_cache'])
         if self.process_control_timeout in ('0', '0s', ''):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
                                            'for graceful reloads' % self.master['config'])

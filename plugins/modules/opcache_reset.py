@@ -236,6 +236,9 @@ def main():
         except (InvalidationError, LiveError, HostFSError, OSError) as error:
             results.append(job.result if job else {'pid': master['pid'], 'config': master['config']})
             module.fail_json(msg='%s: %s' % (host, error), masters=results)
+    for result in results:
+        for warning in result.get('warnings', []):
+            module.warn('%s: %s' % (result['config'], warning))
     module.exit_json(changed=not module.check_mode, masters=results)
 
 
