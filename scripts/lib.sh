@@ -57,13 +57,32 @@ php_packages() {
     fi
 }
 
-# Name of the php-fpm SysV/systemd service (php8.2-fpm preferred, else the highest installed).
+# The PHP-FPM version "X.Y" the tests run against: the highest X.Y with both /etc/php/X.Y/fpm and
+# /usr/sbin/php-fpmX.Y (Debian 12: 8.2, Ubuntu 24.04: 8.3, 22.04: 8.1). Fails when there is none.
+php_fpm_version() {
+    local dir version
+    local -a versions=()
+    for dir in /etc/php/*/fpm; do
+        [[ -d "${dir}" ]] || continue
+        version="${dir#/etc/php/}"
+        version="${version%/fpm}"
+        # a removed (not purged) package leaves its conffiles behind: the binary must be there too
+        if [[ "${version}" =~ ^[0-9]+\.[0-9]+$ && -x "/usr/sbin/php-fpm${version}" ]]; then
+            versions+=("${version}")
+        fi
+    done
+    [[ ${#versions[@]} -gt 0 ]] || return 1
+    printf '%s\n' "${versions[@]}" | sort -V | tail -n 1
+}
+
+# Name of the php-fpm SysV/systemd service: php<php_fpm_version>-fpm, else the highest
+# /etc/init.d/php*-fpm.
 php_fpm_service() {
-    if [[ -x /etc/init.d/php8.2-fpm ]]; then
-        echo "php8.2-fpm"
+    local version script
+    if version="$(php_fpm_version)" && [[ -x "/etc/init.d/php${version}-fpm" ]]; then
+        echo "php${version}-fpm"
         return 0
     fi
-    local script
     script="$(find /etc/init.d -maxdepth 1 -name 'php*-fpm' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)"
     [[ -n "${script}" ]] || return 1
     echo "${script}"

@@ -11,7 +11,7 @@ kind (``connect``, ``reset``, ``timeout``, ``http <status>``, ``body``) and the 
 app served (``version=<v>``). ``fresh_after`` and ``failures`` turn the samples into "ms from the
 action until every subsequent request serves the new version" and "failed requests".
 
-``PhpLab``: a private php-fpm8.2 master (``private_fpm.PrivateFpm``: foreground, a private copy of
+``PhpLab``: a private php-fpmX.Y master (``private_fpm.PrivateFpm``: foreground, a private copy of
 the binary, its own php.ini/conf.d/php-fpm.conf, pools ``a`` and ``b`` with ``pm = static``)
 behind a private nginx on 127.0.0.1:<free port>, serving an app whose ``index.php`` requires
 ``version.php`` and sleeps. Everything lives in one temporary
@@ -34,7 +34,7 @@ import time
 from collections import Counter, namedtuple
 from urllib.parse import urlsplit
 
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, FpmError, PrivateFpm, free_port, opcache_ini
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, FpmError, PrivateFpm, binary_version, free_port, opcache_ini
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file as _write
 
 LOOPBACK = ('127.0.0.1', '::1', 'localhost')
@@ -298,7 +298,7 @@ class PhpLab(object):
     def __init__(self, pools=('a', 'b'), workers=4, sleep_us=20000, process_control_timeout='0', version='v1'):
         for binary in (FPM_BINARY, NGINX_BINARY):
             if not os.access(binary, os.X_OK):
-                raise LabError('%s is missing (apt-get install php8.2-fpm nginx)' % binary)
+                raise LabError('%s is missing (apt-get install php%s-fpm nginx)' % (binary, PHP_VERSION))
         self.base = tempfile.mkdtemp(prefix='phpops-lab-', dir='/tmp')
         os.chmod(self.base, 0o755)
         self.app = os.path.join(self.base, 'app')
@@ -313,6 +313,8 @@ class PhpLab(object):
                                                                      ('opcache.validate_timestamps', 0), ('opcache.file_update_protection', 0)])},
                               global_settings=[('process_control_timeout', process_control_timeout)])
         self.fpm_binary, self.php_ini, self.scan_dir, self.fpm_conf = self.fpm.binary, self.fpm.ini, self.fpm.scan_dir, self.fpm.conf
+        # "X.Y" of the binary that runs (PHPOPS_PHP_FPM may name another version than PHP_VERSION)
+        self.php_version = '.'.join((binary_version(FPM_BINARY) or PHP_VERSION).split('.')[:2])
         self.sockets = {}
         for pool in self.pools:
             self.sockets[pool] = self.fpm.add_pool(pool, os.path.join(self.base, 'fpm-%s.sock' % pool), user='www-data', group='www-data',
@@ -341,7 +343,7 @@ class PhpLab(object):
 
     def installation(self):
         """The explicit installation for opcache_report.build_report: the master matches it."""
-        return {'php_ini': self.php_ini, 'scan_dirs': [self.scan_dir], 'sapi': 'fpm', 'fpm_conf': self.fpm_conf, 'version': '8.2'}
+        return {'php_ini': self.php_ini, 'scan_dirs': [self.scan_dir], 'sapi': 'fpm', 'fpm_conf': self.fpm_conf, 'version': self.php_version}
 
     # -- processes ------------------------------------------------------------------------------
     def start(self):

@@ -11,10 +11,14 @@ daemonised; ``start`` waits until every pool's unix socket or TCP port is there;
 SIGUSR2 to the master, ``stop``/``restart``/``cleanup`` end it.
 
 By default the master runs a private COPY of the binary (``<dir>/php-fpm``): Debian's init script
-stops php8.2-fpm with, after the pid file, ``start-stop-daemon --stop --retry=0/30/TERM/5/KILL/5
---exec /usr/sbin/php-fpm8.2``, which signals EVERY process of that executable (matched by inode),
-private masters included. Tests elsewhere on the machine restart php8.2-fpm; a copy is not matched.
+stops phpX.Y-fpm with, after the pid file, ``start-stop-daemon --stop --retry=0/30/TERM/5/KILL/5
+--exec /usr/sbin/php-fpmX.Y``, which signals EVERY process of that executable (matched by inode),
+private masters included. Tests elsewhere on the machine restart phpX.Y-fpm; a copy is not matched.
 The machine's own php-fpm is never touched: only the processes started here are signalled.
+
+The PHP version under test, ``PHP_VERSION`` ("X.Y"), is ``PHPOPS_PHP_VERSION`` (scripts/test exports
+it), else the highest installed ``/usr/sbin/php-fpmX.Y``, else the php CLI's, else 8.2. The default
+binary ``FPM_BINARY`` is ``PHPOPS_PHP_FPM``, else ``/usr/sbin/php-fpm<PHP_VERSION>``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +34,40 @@ import subprocess
 import tempfile
 import time
 
-FPM_BINARY = os.environ.get('PHPOPS_PHP_FPM', '/usr/sbin/php-fpm8.2')
+
+def php_version():
+    """The PHP-FPM version under test, "X.Y" (see the module docstring)."""
+    wanted = os.environ.get('PHPOPS_PHP_VERSION', '').strip()
+    if re.match(r'^\d+\.\d+$', wanted):
+        return wanted
+    installed = [m.group(1) for m in (re.match(r'^php-fpm(\d+\.\d+)$', os.path.basename(p)) for p in glob.glob('/usr/sbin/php-fpm*')) if m]
+    if installed:
+        return max(installed, key=lambda v: tuple(int(n) for n in v.split('.')))
+    php = shutil.which('php')
+    if php:
+        try:
+            out = subprocess.run([php, '-n', '-r', 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;'], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, timeout=30, check=True).stdout.decode().strip()
+        except (OSError, subprocess.SubprocessError):
+            out = ''
+        if re.match(r'^\d+\.\d+$', out):
+            return out
+    return '8.2'
+
+
+PHP_VERSION = php_version()
+FPM_BINARY = os.environ.get('PHPOPS_PHP_FPM') or '/usr/sbin/php-fpm%s' % PHP_VERSION
+
+
+def binary_version(binary):
+    """PHP_VERSION of a php or php-fpm binary as -v reports it ("8.2.36", or with the distribution's suffix); None
+    when it cannot say."""
+    try:
+        out = subprocess.run([binary, '-n', '-v'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.match(r'PHP (\d+\.\d+\.\d+\S*) ', out.decode('utf-8', 'replace'))
+    return match.group(1) if match else None
 
 
 class FpmError(RuntimeError):
@@ -47,8 +85,8 @@ def free_port():
 
 
 def find_fpm_binary():
-    """PHPOPS_PHP_FPM, else php-fpm8.2, else any php-fpm on the host; None when there is none."""
-    candidates = [os.environ.get('PHPOPS_PHP_FPM'), shutil.which('php-fpm8.2'), '/usr/sbin/php-fpm8.2', shutil.which('php-fpm')]
+    """PHPOPS_PHP_FPM, else php-fpm<PHP_VERSION>, else any php-fpm on the host; None when there is none."""
+    candidates = [os.environ.get('PHPOPS_PHP_FPM'), shutil.which('php-fpm' + PHP_VERSION), '/usr/sbin/php-fpm' + PHP_VERSION, shutil.which('php-fpm')]
     candidates.extend(sorted(glob.glob('/usr/sbin/php-fpm*'), reverse=True))
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -133,7 +171,7 @@ class PrivateFpm:
                  private_copy=True, foreground=True, stop_signal=signal.SIGTERM, capture_output=False, connect_unix=True):
         self.source_binary = binary or FPM_BINARY
         if not (os.path.isfile(self.source_binary) and os.access(self.source_binary, os.X_OK)):
-            raise FpmError('%s is missing (apt-get install php8.2-fpm)' % self.source_binary)
+            raise FpmError('%s is missing (apt-get install php%s-fpm)' % (self.source_binary, PHP_VERSION))
         self.owned = directory is None
         if directory is None:
             directory = tempfile.mkdtemp(prefix=prefix, dir='/tmp')

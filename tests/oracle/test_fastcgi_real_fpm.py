@@ -6,8 +6,8 @@
 The fixture starts its own php-fpm (foreground, ``-F``; private_fpm.PrivateFpm, a private copy of
 the binary) with a configuration in a temporary directory: one pool on a unix socket (mode 0666)
 and one on 127.0.0.1 with a free port, both running as an unprivileged user when we are root. It
-never touches the system's FPM. Set PHPOPS_PHP_FPM to choose the binary (default: php-fpm8.2,
-then php-fpm).
+never touches the system's FPM. Set PHPOPS_PHP_FPM to choose the binary (default: php-fpmX.Y of
+PHPOPS_PHP_VERSION or the installed PHP-FPM, then php-fpm).
 """
 
 from __future__ import annotations

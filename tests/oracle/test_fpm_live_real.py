@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Copyright: (c) 2026, phpops.opcache contributors
-"""Oracle: plugins/module_utils/fpm_live.py against two REAL, private php-fpm8.2 masters.
+"""Oracle: plugins/module_utils/fpm_live.py against two REAL, private php-fpm masters (PHP-FPM under test, e.g. 8.2).
 
 Master A (``-c <tmp>/a/php.ini``, ``PHP_INI_SCAN_DIR=<tmp>/a/conf.d``) has pools: live (defaults),
 frozen (php_admin_value validate_timestamps=0), pv (php_value revalidate_freq=7), basedir
 (open_basedir without the probe dir), basedir_ok (open_basedir with it), restricted
 (opcache.restrict_api elsewhere) and jail (chroot). Master B has its own ini and one pool.
 Both run in the foreground (-F) as children of the test (private_fpm.PrivateFpm); the system's FPM is never touched.
-Needs root (pool users, chroot) and php-fpm8.2: a missing binary FAILS the tests (no skip).
+Needs root (pool users, chroot) and php-fpmX.Y (private_fpm.FPM_BINARY: PHPOPS_PHP_FPM, else
+/usr/sbin/php-fpm<PHPOPS_PHP_VERSION or the installed version>): a missing binary FAILS the tests (no skip).
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import PrivateFpm, opcache_ini as build_opcache_ini, write_file as _write
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, binary_version
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import opcache_ini as build_opcache_ini, write_file as _write
 
-FPM = os.environ.get('PHPOPS_PHP_FPM', '/usr/sbin/php-fpm8.2')
+FPM = FPM_BINARY
 COLLECTIONS = [p for p in sys.path if os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'phpops', 'opcache'))][0]
 
 
 class Master(PrivateFpm):
     """One private master: php.ini, conf.d/10-opcache.ini + 20-extra.ini; ``socks``: pool -> unix socket in <base>/sock.
-    It runs PrivateFpm's private copy of the binary (out of reach of `service php8.2-fpm stop`)."""
+    It runs PrivateFpm's private copy of the binary (out of reach of `service phpX.Y-fpm stop`)."""
 
     def __init__(self, base, name, pools, opcache_ini):
         super().__init__(FPM, directory=os.path.join(base, name), php_ini='; main ini of the test\nopcache.revalidate_freq = 0\n',
@@ -55,7 +57,7 @@ class Master(PrivateFpm):
 @pytest.fixture(scope='module')
 def env():
     if not os.path.isfile(FPM):
-        pytest.fail('php-fpm binary %s is missing (apt-get install php8.2-fpm)' % FPM, pytrace=False)
+        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM, PHP_VERSION), pytrace=False)
     if os.geteuid() != 0:
         pytest.fail('this oracle needs root (pool users, chroot)', pytrace=False)
     base = tempfile.mkdtemp(prefix='fpmlive', dir='/tmp')
@@ -132,7 +134,8 @@ def test_running_master_identity(env, base_report):
     assert master_a['pid'] == env['a'].proc.pid and master_b['pid'] == env['b'].proc.pid
     assert master_a['php_ini_loaded_file'] == env['a'].ini
     assert master_a['php_ini_scanned_files'] == [os.path.join(env['a'].scan, '10-opcache.ini'), os.path.join(env['a'].scan, '20-extra.ini')]
-    assert master_a['version'].startswith('8.2.')
+    # the full version the binary itself reports (8.2.x for php-fpm8.2)
+    assert master_a['version'] == binary_version(FPM)
     assert master_a['status']['opcache_enabled'] is True
     assert master_a['status']['statistics']['start_time'] >= int(master_a['start_time']) - 1
     assert master_a['drift'] == [] and master_b['drift'] == []

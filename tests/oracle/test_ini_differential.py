@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -25,9 +26,22 @@ from hypothesis import strategies as st
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, split_scan_dir
+from ansible_collections.phpops.opcache.tests.oracle.php_oracle import OracleError, find_php
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import PHP_VERSION as PHP_UNDER_TEST
 
-PHP_VERSION = '8.2.36'
-CLI_DEFAULT_SCAN_DIR = '/etc/php/8.2/cli/conf.d'
+
+def _oracle_php_version():
+    """PHP_VERSION of the oracle's php (e.g. 8.2.36); '' without php (the php_oracle fixture then fails the tests)."""
+    try:
+        return subprocess.check_output([find_php(), '-n', '-r', 'echo PHP_VERSION;'], timeout=60).decode().strip()
+    except (OracleError, OSError, subprocess.SubprocessError):
+        return ''
+
+
+# the engine must expand the PHP_VERSION constant like the real php does
+PHP_VERSION = _oracle_php_version()
+# Debian's compiled-in default scan directory of that php CLI (e.g. /etc/php/8.2/cli/conf.d)
+CLI_DEFAULT_SCAN_DIR = '/etc/php/%s/cli/conf.d' % '.'.join(PHP_VERSION.split('.')[:2])
 
 SCALAR_KEYS = ['opcache.enable', 'opcache.validate_timestamps', 'opcache.revalidate_freq', 'opcache.jit',
                'opcache.x_path', 't.a', 't.b', 't.B', 't.c', 'T.a', 't.long_name_x']
@@ -312,7 +326,8 @@ def test_trees(php_oracle, tree):
 
 
 def test_oracle_is_real_php(php_oracle):
-    assert php_oracle.version().startswith('8.2'), 'the oracle suite is calibrated for PHP 8.2'
+    # the CLI oracle is the PHP under test (PHPOPS_PHP_VERSION or the installed PHP-FPM, e.g. 8.2)
+    assert php_oracle.version().startswith(PHP_UNDER_TEST + '.'), 'the oracle suite is calibrated for PHP %s' % PHP_UNDER_TEST
 
 
 @pytest.mark.parametrize('raw', ['', ':', '{d0}:', ':{d0}', '{d0}::{d0}'])

@@ -3,7 +3,7 @@
 # Copyright: (c) 2026, phpops.opcache contributors
 """Oracle: the verified reset (MasterInvalidation, strategy reset) under real load.
 
-A private php-fpm8.2 master (pools a and b, pm static, 4 workers each, validate_timestamps=0)
+A private php-fpmX.Y master (pools a and b, pm static, 4 workers each, validate_timestamps=0)
 behind a private nginx on 127.0.0.1 serves ``version=<v>`` from an app that requires version.php
 and sleeps 20 ms. 16 closed-loop clients load both pools through nginx. At t=1.5 s version.php is
 atomically replaced (v1 -> v2): the old code must keep being served. At t=2.0 s the verified reset
