@@ -28,6 +28,8 @@ description:
     error, every change is rolled back and the module fails with PHP's message.
 author:
   - phpops.opcache contributors (@phpops)
+extends_documentation_fragment:
+  - phpops.opcache.attributes
 attributes:
   check_mode:
     support: full
@@ -35,10 +37,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the managed files' and edited files' diffs, and one entry per rename.
-  platform:
-    support: full
-    description: Any POSIX host; the distribution layouts are those phpops.opcache.opcache_info knows.
-    platforms: posix
 options:
   state:
     description:

@@ -17,20 +17,9 @@ author:
   - phpops.opcache maintainers (@phpops)
 extends_documentation_fragment:
   - phpops.opcache.opcache_target
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; the live view's transient probe file is removed before it returns.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show a difference of.
-  facts:
-    support: full
-    description: Returns C(ansible_facts.opcache).
-  platform:
-    support: full
-    description: Runs on POSIX managed nodes with Python 3.8 or later and the standard library only.
-    platforms: posix
+  - phpops.opcache.attributes
+  - phpops.opcache.attributes.info_module
+  - phpops.opcache.attributes.facts
 notes:
   - Read the facts as C(ansible_facts['opcache']), not through injected top-level variables.
   - When run by C(gather_facts) through C(ansible_facts_modules), options come from C(module_defaults).

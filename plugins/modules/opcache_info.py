@@ -26,17 +26,8 @@ author:
   - phpops.opcache maintainers (@phpops)
 extends_documentation_fragment:
   - phpops.opcache.opcache_target
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode. The live view's transient probe file is removed before it returns.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show a difference of.
-  platform:
-    support: full
-    description: Runs on POSIX managed nodes with Python 3.8 or later and the standard library only.
-    platforms: posix
+  - phpops.opcache.attributes
+  - phpops.opcache.attributes.info_module
 notes:
   - Runs with the Python standard library only. With O(root) unset, it runs C(php -n -v) or C(php-fpm -i) to learn
     exact versions and compiled-in paths; with O(root) set, it runs nothing.

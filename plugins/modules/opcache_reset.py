@@ -83,6 +83,8 @@ options:
       - Seconds for each FastCGI connection and response.
     type: float
     default: 5.0
+extends_documentation_fragment:
+  - phpops.opcache.attributes
 attributes:
   check_mode:
     support: full
@@ -90,10 +92,6 @@ attributes:
   diff_mode:
     support: none
     description: No file of the host changes; the result describes the actions instead.
-  platform:
-    support: full
-    description: POSIX hosts running PHP-FPM; the module uses the Python standard library only.
-    platforms: posix
 notes:
   - Run it as root (the canary and probe files are given each pool's group, and reload/restart need the service manager).
   - All pools of one master share one cache, so one reset clears every pool; the canary is still checked in each pool,
