@@ -709,11 +709,6 @@ def pool_specs(fs, fpm, fpm_sapi=None, version=None):
     return [(pool, _pool_spec(pool, chain_guess)) for pool in fpm.pools]
 
 
-def match_installation(report, master):
-    """The report's installation and fpm SAPI whose php-fpm.conf the master runs, or (None, None)."""
-    return _match_installation(report, master)
-
-
 def _mtime(path):
     try:
         return os.stat(path).st_mtime
@@ -785,7 +780,8 @@ def stale_file_cache(file_cache, paths, max_examples=10):
 # The report
 # ---------------------------------------------------------------------------
 
-def _match_installation(report, master):
+def match_installation(report, master):
+    """The report's installation and fpm SAPI whose php-fpm.conf the master runs, or (None, None)."""
     for inst in (report or {}).get('installations', []):
         fpm = inst.get('sapis', {}).get('fpm')
         if fpm and fpm.get('fpm_conf') == master['config']:
@@ -814,7 +810,7 @@ def _finding(code, severity, message, ev, inst_id=None, pool=None, directive=Non
 
 
 def _master_report(fs, master, report, options, findings):
-    inst, fpm_sapi = _match_installation(report, master)
+    inst, fpm_sapi = match_installation(report, master)
     inst_id = inst['id'] if inst else None
     base_dir = options.get('probe_dir') or DEFAULT_PROBE_DIR
     timeout = float(options.get('timeout') or 5.0)

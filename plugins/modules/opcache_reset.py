@@ -186,6 +186,7 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import DEFAULT_PROBE_DIR, LiveError, find_fpm_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS, HostFSError
+from ansible_collections.phpops.opcache.plugins.module_utils.module_support import php_runner
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import (
     STRATEGIES,
     InvalidationError,
@@ -215,8 +216,9 @@ def main():
     params = module.params
     host = socket.gethostname()
     fs = HostFS('/')
+    run = php_runner(module)
     try:
-        report = build_report(fs, lambda argv: module.run_command(argv, check_rc=False), sapis=['fpm'])
+        report = build_report(fs, run, sapis=['fpm'])
         masters = select_masters(find_fpm_masters(), report, params)
     except (HostFSError, LiveError) as error:
         module.fail_json(msg='%s: %s' % (host, error))
@@ -229,7 +231,7 @@ def main():
     for master in masters:
         job = None
         try:
-            job = MasterInvalidation(fs, master, report, params, lambda argv: module.run_command(argv, check_rc=False), module.check_mode)
+            job = MasterInvalidation(fs, master, report, params, run, module.check_mode)
             results.append(job.run(params['strategy'], params['wait']))
         except (InvalidationError, LiveError, HostFSError, OSError) as error:
             results.append(job.result if job else {'pid': master['pid'], 'config': master['config']})
