@@ -7,6 +7,8 @@
 equivalent, a shell task that sends `opcache_get_status(false)` to every pool of the machine's FPM
 with cgi-fcgi (libfcgi-bin): `SCRIPT_FILENAME=<php file> REQUEST_METHOD=GET cgi-fcgi -bind -connect
 <socket>`. Both through Ansible, same run, alternating; prints medians and their ratio (goal <= 1.0).
+Also times `opcache_info live=false` and `ansible.builtin.ping` in the same rounds, to split the
+difference into the live query itself and what Ansible costs to ship and start a larger module.
 
 Uses the machine's php-fpm READ-ONLY (requests only; never reloads or restarts it). The baseline's
 php file lives in a temporary directory of its own (readable by the pool user) and is removed
@@ -110,11 +112,16 @@ def main():
                             for dummy, listen in pools)
         ours = ansible_cmd('phpops.opcache.opcache_info', 'live=true sapis=fpm')
         baseline = ansible_cmd('ansible.builtin.shell', shell)
-        ours_times, base_times, seen, retried = [], [], set(), []
-        while len(ours_times) < ROUNDS + 1:  # the first pair only warms up
+        # where the difference comes from: the same module without the live query, and Ansible's floor
+        ours_disk_only = ansible_cmd('phpops.opcache.opcache_info', 'live=false sapis=fpm')
+        floor = ansible_cmd('ansible.builtin.ping', '')
+        ours_times, base_times, disk_times, floor_times, seen, retried = [], [], [], [], set(), []
+        while len(ours_times) < ROUNDS + 1:  # the first round only warms up
             try:
                 ours_elapsed, out = timed(ours)
                 base_elapsed, base = timed(baseline)
+                disk_elapsed, dummy_out = timed(ours_disk_only)
+                floor_elapsed, dummy_out = timed(floor)
             except RunFailed as error:
                 # the machine's FPM is shared with tests that restart it: retry the pair, a few times
                 retried.append(str(error).splitlines()[0])
@@ -130,7 +137,9 @@ def main():
                 seen.add(ours_answered(module_result(out)))
             ours_times.append(ours_elapsed)
             base_times.append(base_elapsed)
-        ours_times, base_times = ours_times[1:], base_times[1:]
+            disk_times.append(disk_elapsed)
+            floor_times.append(floor_elapsed)
+        ours_times, base_times, disk_times, floor_times = ours_times[1:], base_times[1:], disk_times[1:], floor_times[1:]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ours_median = statistics.median(ours_times)
@@ -144,6 +153,12 @@ def main():
     if retried:
         print('  pairs retried because a run failed (the machine FPM was being restarted by someone else): %d' % len(retried))
     print('  ratio %.2f (goal <= 1.0)' % (ours_median / base_median))
+    disk_median, floor_median = statistics.median(disk_times), statistics.median(floor_times)
+    print('  where the difference comes from (medians of the same rounds):')
+    print('    %-56s %8.3f s' % ('ansible.builtin.ping (what any module costs)', floor_median))
+    print('    %-56s %+8.3f s' % ('the live query itself: opcache_info live=true - live=false', ours_median - disk_median))
+    print('    %-56s %+8.3f s' % ('the cgi-fcgi request itself: shell cgi-fcgi - ping', base_median - floor_median))
+    print('    %-56s %+8.3f s' % ('opcache_info without live - ping (module size, on-disk report)', disk_median - floor_median))
 
 
 if __name__ == '__main__':

@@ -595,8 +595,13 @@ class FastCGIClient:
 
     # -- request ------------------------------------------------------------
 
-    def request(self, params, stdin=b''):
-        """Run one request and return a :class:`FastCGIResponse`; raise :class:`FastCGIError` on any failure."""
+    def request(self, params, stdin=b'', on_stdout=None):
+        """Run one request and return a :class:`FastCGIResponse`; raise :class:`FastCGIError` on any failure.
+
+        ``on_stdout(data)``, when given, is called with all STDOUT received so far after every STDOUT
+        record, while the request still runs: a script that flushes part of its output and then waits
+        can be answered before it goes on (what the verified reset does). An exception it raises
+        ends the request (the connection is closed) and reaches the caller."""
         if stdin is None:
             stdin = b''
         stdin = _to_bytes(stdin, 'stdin')
@@ -612,7 +617,7 @@ class FastCGIClient:
         try:
             deadline = time.monotonic() + self.read_timeout
             self._send(sock, payload, deadline)
-            return self._read_response(sock, deadline, started)
+            return self._read_response(sock, deadline, started, on_stdout)
         finally:
             try:
                 sock.close()
@@ -635,7 +640,7 @@ class FastCGIClient:
                 return
             raise self._fail(FastCGIError, 'error while sending the request: %s' % (_one_line(exc.strerror or str(exc), 200),))
 
-    def _read_response(self, sock, deadline, started):
+    def _read_response(self, sock, deadline, started, on_stdout=None):
         buf = bytearray()
         state = {'total': 0}
         raw_limit = 2 * self.max_response_bytes + 4 * (FCGI_MAX_CONTENT + 263)
@@ -696,6 +701,8 @@ class FastCGIClient:
                 continue
             if rec_type == FCGI_STDOUT:
                 stdout.extend(content)
+                if on_stdout is not None and content:
+                    on_stdout(bytes(stdout))
             elif rec_type == FCGI_STDERR:
                 stderr.extend(content)
             elif rec_type == FCGI_END_REQUEST:

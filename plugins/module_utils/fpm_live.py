@@ -130,6 +130,44 @@ foreach (array('open_basedir', 'doc_root', 'user_ini.filename') as $name) {
     $cfg = get_cfg_var($name);
     $r['other_ini'][$name] = array('local' => $v === false ? null : $v, 'cfg' => ($cfg === false || is_array($cfg)) ? null : $cfg);
 }
+// Only when asked (opcache_reset module): the verified reset in ONE request. Cache the canary, report
+// the counters before, then wait (bounded) until the caller has replaced the canary on disk; read it
+// again (still the old token where the cache holds it), and only then let the reset below run. No
+// reset at all when the caller did not replace the canary in time.
+if (!empty($req['hold']) && is_array($req['hold']) && isset($req['hold']['canary'])) {
+    $f = (string) $req['hold']['canary'];
+    $h = array('cached' => null, 'stale' => null, 'replaced' => false);
+    ob_start();
+    include $f;
+    $h['cached'] = ob_get_clean();
+    clearstatcache(true, $f);
+    $was = @stat($f);
+    $pre = function_exists('opcache_get_status') ? @opcache_get_status(false) : false;
+    while (ob_get_level() > 0) {
+        ob_end_flush();
+    }
+    echo "\n@@PHPOPS-HOLD@@", json_encode(array('cached' => $h['cached'], 'status' => $pre === false ? null : $pre, 'ini' => $r['ini'])), "\n";
+    flush();
+    $wait = isset($req['hold']['wait']) ? min(max((float) $req['hold']['wait'], 0.1), 60.0) : 5.0;
+    $until = microtime(true) + $wait;
+    while (microtime(true) < $until) {
+        clearstatcache(true, $f);
+        $now = @stat($f);
+        if ($now && $was && ($now['ino'] != $was['ino'] || $now['mtime'] != $was['mtime'] || $now['size'] != $was['size'])) {
+            $h['replaced'] = true;
+            break;
+        }
+        usleep(100);
+    }
+    if ($h['replaced']) {
+        ob_start();
+        include $f;
+        $h['stale'] = ob_get_clean();
+    } else {
+        $req['reset'] = false;
+    }
+    $r['hold'] = $h;
+}
 // Only when asked (opcache_reset module): invalidate files, then schedule a reset.
 if (!empty($req['invalidate']) && is_array($req['invalidate']) && function_exists('opcache_invalidate')) {
     $r['invalidated'] = array();
@@ -198,6 +236,7 @@ echo "\n@@PHPOPS-PROBE@@", json_encode($r, $flags);
 '''
 
 PROBE_MARKER = '@@PHPOPS-PROBE@@'
+HOLD_MARKER = b'@@PHPOPS-HOLD@@'
 
 
 class LiveError(Exception):
@@ -596,8 +635,9 @@ def _explain_status(response, site, pool):
     return 'the probe answered HTTP %d: %s' % (response.status, body[:120].replace('\n', ' '))
 
 
-def request_probe(pool, site, payload, timeout=5.0):
-    """Send the probe request to ``pool['listen']``; return the decoded JSON dict or raise LiveError."""
+def request_probe(pool, site, payload, timeout=5.0, on_stdout=None):
+    """Send the probe request to ``pool['listen']``; return the decoded JSON dict or raise LiveError.
+    ``on_stdout``: see FastCGIClient.request (a held request streams part of its answer first)."""
     try:
         address = parse_listen(pool.get('listen'))
     except FastCGIError as error:
@@ -605,7 +645,7 @@ def request_probe(pool, site, payload, timeout=5.0):
     body = json.dumps(payload).encode('utf-8')
     params = build_php_params(site['script_filename'], method='POST', body=body, content_type='application/json')
     try:
-        response = FastCGIClient(address, connect_timeout=min(3.0, timeout), read_timeout=timeout).request(params, body)
+        response = FastCGIClient(address, connect_timeout=min(3.0, timeout), read_timeout=timeout).request(params, body, on_stdout)
     except FastCGIError as error:
         raise LiveError(str(error))
     text = response.body.decode('utf-8', 'replace')
@@ -622,7 +662,7 @@ def request_probe(pool, site, payload, timeout=5.0):
     return data
 
 
-def probe_pool(pool, base_dir, payload, timeout=5.0, open_basedir=None, restrict_api=None):
+def probe_pool(pool, base_dir, payload, timeout=5.0, open_basedir=None, restrict_api=None, on_stdout=None):
     """Place, request and remove the probe for one pool. Returns (data, site); raises LiveError."""
     site = plan_probe(base_dir, pool, open_basedir, restrict_api)
     gid = probe_group_id(pool) if os.geteuid() == 0 else None
@@ -630,7 +670,7 @@ def probe_pool(pool, base_dir, payload, timeout=5.0, open_basedir=None, restrict
     cleanup_leftovers(site['host_dir'])
     try:
         write_probe(site, gid)
-        data = request_probe(pool, site, payload, timeout)
+        data = request_probe(pool, site, payload, timeout, on_stdout)
     finally:
         remove_probe(site)
     return data, site

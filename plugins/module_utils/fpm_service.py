@@ -72,11 +72,46 @@ def service_command(service, action, root='/'):
     raise ServiceError('no service manager found to %s %s (no systemctl, service, /etc/init.d script or rc-service)' % (action, service))
 
 
-def act(run_command, config_path, action, master_pid=None):
-    """Reload or restart the master using ``config_path``. Returns a dict saying what was done."""
+def init_script_of(argv):
+    """The init script a SysV service command runs (``service NAME ...`` or the script itself), else None."""
+    if len(argv) >= 3 and os.path.basename(argv[0]) == 'service':
+        return '/etc/init.d/' + argv[1]
+    if argv and argv[0].startswith('/etc/init.d/'):
+        return argv[0]
+    return None
+
+
+def stops_by_executable(script_text):
+    """True when an init script's stop also kills by executable: ``start-stop-daemon --stop ...
+    --exec $DAEMON`` without ``--pidfile`` (Debian's and Ubuntu's php*-fpm scripts do this after
+    the pid-file stop). That stops EVERY process of the binary, including other masters."""
+    for line in script_text.splitlines():
+        line = line.split('#', 1)[0]
+        if 'start-stop-daemon' in line and '--stop' in line and '--exec' in line and '--pidfile' not in line:
+            return True
+    return False
+
+
+def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/'):
+    """Reload or restart the master using ``config_path``. Returns a dict saying what was done.
+
+    ``same_binary``: the other running masters of this master's binary. A restart through an init
+    script that stops by executable would stop them too, so it is refused with the reason."""
     service = service_name_for(config_path)
     if service:
-        argv = service_command(service, action)
+        argv = service_command(service, action, root)
+        script = init_script_of(argv)
+        if action == 'restart' and same_binary and script:
+            try:
+                with open(os.path.join(root, script.lstrip('/'))) as handle:
+                    text = handle.read()
+            except (IOError, OSError, UnicodeDecodeError):
+                text = ''
+            if stops_by_executable(text):
+                others = ', '.join('%d (%s)' % (m['pid'], m['config']) for m in same_binary)
+                raise ServiceError('not restarting: %s would also stop master %s, because the stop in %s kills every process of %s '
+                                   '(start-stop-daemon --exec); restart this master yourself when that is acceptable, or run the '
+                                   'other master from a binary or service of its own' % (' '.join(argv), others, script, same_binary[0]['binary']))
         rc, out, err = run_command(argv)
         if rc != 0:
             raise ServiceError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip().splitlines()[-1:] or ''))

@@ -8,6 +8,8 @@ Per master:
 1. Before: the cache counters (start_time, last_restart_time, manual_restarts, restart_pending),
    and a canary: a small PHP file written with token A, requested in every pool so that it is
    cached, then rewritten with token B (both backdated past opcache.file_update_protection).
+   For a reset all of this rides in the reset request itself (``_held_reset``): under load every
+   request waits for a free worker, and fresh code should not wait for the proof's preparation.
 2. Act: ``opcache_reset()`` in a pool over FastCGI, or reload/restart through the service manager.
    With ``opcache.file_cache`` the cache's own entries are purged first: the file cache survives
    all three actions and would bring the old bytecode back.
@@ -24,6 +26,7 @@ opcache.force_restart_timeout), which is why the wait is bounded and escalation 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -36,7 +39,9 @@ from ansible_collections.phpops.opcache.plugins.module_utils.findings import php
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
     DEFAULT_PROBE_DIR,
+    HOLD_MARKER,
     IN_USE,
+    PROBE_PREFIX,
     LiveError,
     probe_group_id,
     cleanup_leftovers,
@@ -80,13 +85,14 @@ class PoolChannel(object):
         self.timeout = timeout
         self.canary = None
 
-    def probe(self, payload):
-        data, dummy_site = probe_pool(self.spec, self.probe_dir, payload, self.timeout, self.spec['open_basedir'], self.spec['restrict_api'])
+    def probe(self, payload, on_stdout=None, timeout=None):
+        data, dummy_site = probe_pool(self.spec, self.probe_dir, payload, timeout or self.timeout, self.spec['open_basedir'],
+                                      self.spec['restrict_api'], on_stdout)
         return data
 
     def place_canary(self, shared_sites, token, mtime):
-        """Write (or rewrite) the canary. Pools that see the same directory with the same group
-        share one file; it is named like a probe so that an interrupted run's canary is cleaned up."""
+        """Write the canary once per site: pools that see the same directory with the same group share
+        one file; it is named like a probe so that an interrupted run's canary is cleaned up."""
         if self.canary is None:
             site = plan_probe(self.probe_dir, self.spec, self.spec['open_basedir'], None)
             site['gid'] = probe_group_id(self.spec) if os.geteuid() == 0 else None
@@ -96,8 +102,8 @@ class PoolChannel(object):
                 cleanup_leftovers(site['host_dir'])
                 IN_USE.add(site['host_path'])
                 shared_sites[key] = site
+                write_canary(site, token, mtime)
             self.canary = shared_sites[key]
-        write_canary(self.canary, token, mtime)
 
     def read_canary(self):
         """The token the pool serves for the canary now."""
@@ -113,12 +119,30 @@ class PoolChannel(object):
         return body[len(CANARY_PREFIX):]
 
 
+def stage_canary(site, token, mtime):
+    """Write the next canary beside the current one, under a probe-like name of its own (so that an
+    interrupted run's file is cleaned up like a probe), ready for swap_canary."""
+    if site.get('staged'):
+        remove_probe({'host_path': site['staged']})
+        IN_USE.discard(site.pop('staged'))
+    name = '%s%d-%s%s' % (PROBE_PREFIX, os.getpid(), secrets.token_hex(16), site['ext'])
+    staged = dict(site, host_path=os.path.join(site['host_dir'], name))
+    IN_USE.add(staged['host_path'])
+    write_probe(staged, site['gid'], _canary_source(token), mtime)
+    site['staged'] = staged['host_path']
+
+
+def swap_canary(site):
+    """Replace the canary with the staged one: one rename, atomic for every reader."""
+    staged = site.pop('staged')
+    os.rename(staged, site['host_path'])
+    IN_USE.discard(staged)
+
+
 def write_canary(site, token, mtime):
     """Replace the canary atomically with new content and a given mtime."""
-    temporary = dict(site, host_path=site['host_path'] + '.new')
-    remove_probe(temporary)
-    write_probe(temporary, site['gid'], _canary_source(token), mtime)
-    os.rename(temporary['host_path'], site['host_path'])
+    stage_canary(site, token, mtime)
+    swap_canary(site)
 
 
 class MasterInvalidation(object):
@@ -140,8 +164,10 @@ class MasterInvalidation(object):
         self.process_control_timeout = fpm.get('process_control_timeout', '0')
         self.steps = []
         self.result = {'pid': master['pid'], 'config': master['config'], 'installation': self.installation,
-                       'pools': [c.name for c in self.channels], 'steps': self.steps, 'warnings': []}
+                       'pools': [c.name for c in self.channels], 'steps': self.steps, 'warnings': [],
+                       'master_start_time': master['start_time']}
         self._canary_sites = {}
+        self._held_site = None  # the canary site that the reset request itself caches and checks
 
     # -- helpers --------------------------------------------------------------------------------
     def _where(self):
@@ -174,27 +200,46 @@ class MasterInvalidation(object):
         raise InvalidationError('%s: no pool answered: %s' % (self._where(), '; '.join(errors)))
 
     # -- phases ---------------------------------------------------------------------------------
-    def before(self):
+    def before(self, first_action):
+        """Counters and canary before acting. For a reset, the acting pool's canary is cached inside
+        the reset request itself (see _held_reset): under load every extra request waits for a free
+        worker, and fresh code should not wait for the proof's preparation."""
         if self.check_mode:
-            summary, channel, data = self._status()
-        else:
-            # Place the canary first, then ask for the counters and cache the canary in every pool in
-            # one parallel round: under load each request waits for a free worker.
-            self.token_old = secrets.token_hex(8)
-            self.token_new = secrets.token_hex(8)
-            now = time.time()
-            for pool in self.channels:
-                pool.place_canary(self._canary_sites, self.token_old, now - 60)
-            answers = in_parallel([('status', self._status)] + [(c.name, c.read_canary) for c in self.channels])
-            summary, channel, data = answers['status']
-            for site in self._canary_sites.values():
-                write_canary(site, self.token_new, now - 30)
-            served = in_parallel([(c.name, c.read_canary) for c in self.channels])
-            stale = dict((name, token == self.token_old) for name, token in served.items())
-            self.result['canary_stale_before'] = stale
-            self._step('canary', True, 'canary cached in every pool; after changing it, %s still served the old token'
-                       % (', '.join(sorted(n for n, old in stale.items() if old)) or 'no pool'))
-        self.result['master_start_time'] = self.master['start_time']
+            self._note_before(*self._status())
+            return
+        self.token_old = secrets.token_hex(8)
+        self.token_new = secrets.token_hex(8)
+        self._written_at = time.time()
+        for pool in self.channels:
+            pool.place_canary(self._canary_sites, self.token_old, self._written_at - 60)
+        if first_action == 'reset':
+            self._held_site = self.channels[0].canary
+        self._prepare()
+
+    def _prepare(self):
+        """Cache the canary of every site not prepared yet (all but the held reset's) in every pool of
+        it, replace it on disk, and note which pools still serve the old token."""
+        sites = [site for site in self._canary_sites.values() if not site.get('replaced') and site is not self._held_site]
+        readers = [c for c in self.channels if any(c.canary is site for site in sites)]
+        calls = [(c.name, c.read_canary) for c in readers]
+        if 'before' not in self.result and self._held_site is None:
+            calls.insert(0, ('status', self._status))
+        if not calls:
+            return
+        answers = in_parallel(calls)
+        if 'status' in answers:
+            self._note_before(*answers['status'])
+        for site in sites:
+            write_canary(site, self.token_new, self._written_at - 30)
+            site['replaced'] = True
+        served = in_parallel([(c.name, c.read_canary) for c in readers])
+        stale = dict((name, token == self.token_old) for name, token in served.items())
+        self.result.setdefault('canary_stale_before', {}).update(stale)
+        self._step('canary', True, 'canary cached in pools %s; after changing it, %s still served the old token'
+                   % (', '.join(sorted(stale)), ', '.join(sorted(n for n, old in stale.items() if old)) or 'no pool'))
+
+    def _note_before(self, summary, channel, data):
+        """Counters, file cache and warnings from one probe answer taken before acting."""
         restrict = (data.get('ini') or {}).get('opcache.restrict_api', {}).get('local')
         if summary is None:
             self.result['before'] = None
@@ -216,14 +261,70 @@ class MasterInvalidation(object):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
                                            'for graceful reloads' % self.master['config'])
 
+    def _purge_file_cache(self, started):
+        try:
+            purged = purge(self.result['file_cache'])
+        except FileCacheError as error:
+            raise InvalidationError('%s: %s' % (self._where(), error))
+        self._step('purge_file_cache', True, 'removed %d file cache entries from %s' % (purged['removed'], purged['dir']), started, purged=purged)
+
+    def _held_reset(self, started):
+        """The whole reset in one request to the first pool: the probe caches the canary and streams
+        the counters before; we purge the file cache and replace the canary while it waits; it reads
+        the canary again (the old token where the cache holds it) and calls opcache_reset().
+        Returns the step, or None when the pool never got as far as the canary (use the plain path)."""
+        channel, site = self.channels[0], self._held_site
+        seen = []
+
+        def on_stdout(output):
+            at = output.find(HOLD_MARKER)
+            end = output.find(b'\n', at + 1) if at >= 0 else -1
+            if seen or end < 0:
+                return
+            seen.append(True)
+            try:
+                pre = json.loads(output[at + len(HOLD_MARKER):end].decode('utf-8', 'replace'))
+            except ValueError as error:
+                raise InvalidationError('pool %s: unreadable answer while holding the reset: %s' % (channel.name, error))
+            self._note_before(status_summary(pre.get('status')), channel, pre)
+            if pre.get('cached') != CANARY_PREFIX + self.token_old:
+                raise InvalidationError('pool %s did not serve the canary %s (got %r)'
+                                        % (channel.name, site['script_filename'], (pre.get('cached') or '')[:80]))
+            if self.result.get('file_cache'):
+                self._purge_file_cache(started)
+            swap_canary(site)
+            site['replaced'] = True
+
+        stage_canary(site, self.token_new, self._written_at - 30)  # so that the waiting request waits for a rename only
+        payload = {'reset': True, 'scripts': False, 'hold': {'canary': site['script_filename'], 'wait': channel.timeout}}
+        try:
+            data = channel.probe(payload, on_stdout, timeout=2 * channel.timeout)
+        except (LiveError, InvalidationError) as error:
+            if not seen:
+                return None
+            return self._step('reset', False, 'pool %s: %s' % (channel.name, error), started)
+        held = data.get('hold') or {}
+        if not held.get('replaced'):
+            return self._step('reset', False, 'pool %s: the canary was not replaced while the request waited' % channel.name, started)
+        stale = held.get('stale') == CANARY_PREFIX + self.token_old
+        self.result.setdefault('canary_stale_before', {})[channel.name] = stale
+        self._step('canary', True, 'canary cached in pool %s within the reset request; after changing it, %s' % (
+            channel.name, 'it still served the old token' if stale else 'it served the new token (this pool revalidates files)'))
+        if data.get('reset_result'):
+            return self._step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
+        return self._step('reset', False, 'pool %s: opcache_reset() returned %r%s' % (
+            channel.name, data.get('reset_result'), ' (%s)' % data['reset_error'] if data.get('reset_error') else ''), started)
+
     def act(self, strategy):
         started = _now_ms()
+        if strategy == 'reset' and self._held_site is not None:
+            step = self._held_reset(started)
+            self._held_site = None  # tried once: what it left undone is prepared as for any other action
+            if step is not None:
+                return step
+        self._prepare()
         if self.result.get('file_cache'):
-            try:
-                purged = purge(self.result['file_cache'])
-            except FileCacheError as error:
-                raise InvalidationError('%s: %s' % (self._where(), error))
-            self._step('purge_file_cache', True, 'removed %d file cache entries from %s' % (purged['removed'], purged['dir']), started, purged=purged)
+            self._purge_file_cache(started)
         if strategy == 'reset':
             if self.result['before'] is None:
                 return self._step('reset', False, 'opcache.restrict_api bars opcache_reset() for the probe in %s' % self.channels[0].probe_dir, started)
@@ -239,8 +340,9 @@ class MasterInvalidation(object):
                 errors.append('pool %s: opcache_reset() returned %r%s' % (channel.name, data.get('reset_result'),
                                                                           ' (%s)' % data['reset_error'] if data.get('reset_error') else ''))
             return self._step('reset', False, '; '.join(errors), started)
+        same_binary = [m for m in find_fpm_masters() if m['pid'] != self.master['pid'] and m['binary'] and m['binary'] == self.master.get('binary')]
         try:
-            done = act(self.run_command, self.master['config'], strategy, self.master['pid'])
+            done = act(self.run_command, self.master['config'], strategy, self.master['pid'], same_binary)
         except ServiceError as error:
             return self._step(strategy, False, str(error), started)
         return self._step(strategy, True, 'ran %s' % ' '.join(done['command']), started)
@@ -275,7 +377,7 @@ class MasterInvalidation(object):
                 last = str(error)
             if time.time() >= deadline:
                 return False, last, _now_ms() - started
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def _follow_master(self):
         """A daemonised FPM re-executes on reload and gets a new pid: find it by its config."""
@@ -318,6 +420,9 @@ class MasterInvalidation(object):
                 pass
             break
         for site in self._canary_sites.values():
+            if site.get('staged'):
+                remove_probe({'host_path': site['staged']})
+                IN_USE.discard(site.pop('staged'))
             remove_probe(site)
             IN_USE.discard(site['host_path'])
 
@@ -329,7 +434,7 @@ class MasterInvalidation(object):
         plan = list(ESCALATION) if strategy == 'auto' else [strategy]
         self.result['strategy'] = strategy
         try:
-            self.before()
+            self.before(plan[0])
             if self.check_mode:
                 self.result['would'] = plan[0] + (' (escalating to %s if not proven)' % ', '.join(plan[1:]) if plan[1:] else '')
                 if self.result.get('file_cache'):

@@ -12,8 +12,10 @@ version_added: 0.1.0
 description:
   - For every running PHP-FPM master on the host (or those selected), invalidates the OPcache and then proves that PHP
     now serves the new code, instead of trusting that a reset or reload "worked".
-  - "Before acting it reads the cache counters of each master and places a canary: a small PHP file that each pool caches,
-    then changed on disk."
+  - "Before acting it reads the cache counters of each master and places a canary: a small PHP file that the pools cache,
+    then changed on disk. For a reset this all happens inside the reset request itself: the request caches the canary,
+    reports the counters and waits until the module has changed the canary, so fresh code does not wait for an extra
+    round of requests through a busy pool."
   - "It acts: C(opcache_reset()) through a pool over FastCGI (zero downtime), or a reload or restart through the host's
     service manager (systemd, SysV init or OpenRC). When C(opcache.file_cache) is set its entries are purged first, because
     the file cache survives a reset, a reload and a restart."
@@ -94,8 +96,11 @@ attributes:
     description: No file of the host changes; the result describes the actions instead.
 notes:
   - Run it as root (the canary and probe files are given each pool's group, and reload/restart need the service manager).
-  - All pools of one master share one cache, so one reset clears every pool; the canary is still checked in each pool,
-    because each pool may have its own C(opcache.validate_timestamps).
+  - All pools of one master share one cache, so one reset clears every pool; the canary is still checked in each pool
+    after the action, because each pool may have its own C(opcache.validate_timestamps).
+  - Without systemd, the restart of Debian's and Ubuntu's init script ends with C(start-stop-daemon --stop --exec), which stops
+    every process of the php-fpm binary. When another master runs the same binary, a restart is refused with the reason
+    instead of taking that master down too (a reload only signals the master of the pid file and goes ahead).
 seealso:
   - module: phpops.opcache.opcache_info
 '''
@@ -146,7 +151,9 @@ masters:
       type: dict
       returned: when proven
     canary_stale_before:
-      description: Per pool, whether the changed canary was still served from the old cache before acting.
+      description:
+        - Per pool that was asked before acting, whether the changed canary was still served from the old cache.
+        - For a reset only the pool that ran it is asked (inside the reset request); for a reload or restart, every pool.
       type: dict
     steps:
       description: Every step with C(step), C(ok), C(detail) and C(ms).

@@ -190,7 +190,7 @@ def test_probe_dir_empty_after_success(env, base_report):
 def test_probe_dir_empty_after_failure(env, monkeypatch):
     seen = []
 
-    def boom(pool, site, payload, timeout=5.0):
+    def boom(pool, site, payload, timeout=5.0, on_stdout=None):
         seen.append(os.path.exists(site['host_path']))
         raise RuntimeError('induced failure')
 

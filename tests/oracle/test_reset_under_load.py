@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import HOLD_MARKER, find_fpm_masters, status_summary
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import MasterInvalidation
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import CANARY_PREFIX, MasterInvalidation, write_canary
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
 from ansible_collections.phpops.opcache.tests.oracle import loadgen
 from ansible_collections.phpops.opcache.tests.oracle.loadgen import LabError, LoadGenerator, PhpLab, Sample
@@ -73,7 +73,9 @@ def test_verified_reset_under_load(lab):
 
     assert result['proven'] is True and result['action'] == 'reset', result
     assert result['installation'] is not None and sorted(result['pools']) == ['a', 'b']
-    assert result['canary_stale_before'] == {'a': True, 'b': True}, result
+    # the reset request itself cached the canary in pool a and saw the old token after the change
+    assert result['canary_stale_before'] == {'a': True}, result
+    assert [s['step'] for s in result['steps']][:2] == ['canary', 'reset'], result['steps']
     assert [s for s in result['steps'] if s['step'] == 'verify_url'][0]['ok'], result['steps']
     # before the deploy only v1, and after the deploy the OLD code keeps being served until the action
     assert loadgen.versions(samples, None, deployed) == {'v1': len(loadgen.between(samples, None, deployed))}, summary
@@ -86,6 +88,54 @@ def test_verified_reset_under_load(lab):
     after = loadgen.between(samples, proof)
     assert after and all(s.ok and s.version == 'v2' for s in after), loadgen.versions(samples, proof)
     assert loadgen.fresh_after(samples, action, 'v2') is not None
+
+
+def _channels(lab):
+    report = build_report(HostFS('/'), _run_command, explicit=[lab.installation()], sapis=['fpm'])
+    job = MasterInvalidation(HostFS('/'), _master(lab), report, {'probe_dir': lab.probe_dir, 'timeout': 5.0}, _run_command)
+    channels = dict((c.name, c) for c in job.channels)
+    assert sorted(channels) == ['a', 'b']
+    return job, channels['a'], channels['b']
+
+
+def test_held_request_caches_the_canary_for_every_pool_of_the_master(lab):
+    """The verified reset caches the canary in ONE pool, inside its reset request. The other pools
+    of the master must serve that same cache entry (the old token after the file changed), or their
+    proof would mean nothing."""
+    job, a, b = _channels(lab)
+    sites = {}
+    a.place_canary(sites, 'old1', time.time() - 60)
+    b.place_canary(sites, 'old1', time.time() - 60)
+    assert a.canary is b.canary, 'pools with one group share one canary file'
+    replaced = []
+
+    def on_stdout(output):
+        if HOLD_MARKER in output and not replaced:
+            write_canary(a.canary, 'new1', time.time() - 30)
+            replaced.append(True)
+
+    try:
+        data = a.probe({'scripts': False, 'hold': {'canary': a.canary['script_filename'], 'wait': 5}}, on_stdout)
+        assert replaced
+        assert data['hold'] == {'cached': CANARY_PREFIX + 'old1', 'stale': CANARY_PREFIX + 'old1', 'replaced': True}, data['hold']
+        assert 'reset_result' not in data
+        assert b.read_canary() == 'old1', 'pool b must serve the entry that pool a cached'
+    finally:
+        job.cleanup()
+
+
+def test_held_reset_never_resets_when_the_canary_was_not_replaced(lab):
+    job, a, dummy_b = _channels(lab)
+    a.place_canary({}, 'old2', time.time() - 60)
+    before = status_summary(a.probe({'scripts': False})['status'])['statistics']['manual_restarts']
+    try:
+        data = a.probe({'reset': True, 'scripts': False, 'hold': {'canary': a.canary['script_filename'], 'wait': 0.3}})
+        assert data['hold']['replaced'] is False and data['hold']['stale'] is None, data['hold']
+        assert 'reset_result' not in data
+        after = status_summary(data['status'])
+        assert after['statistics']['manual_restarts'] == before and not after['restart_pending']
+    finally:
+        job.cleanup()
 
 
 def _sample(start, version, error=None):

@@ -10,6 +10,7 @@ import pickle
 import socket
 import struct
 import tempfile
+import threading
 import time
 
 import pytest
@@ -290,6 +291,43 @@ def test_normal_response_and_request_shape():
     sent = dict(decode_pairs(captured.stream(4)))
     assert sent[b'SCRIPT_FILENAME'] == b'/srv/www/probe.php' and sent[b'QUERY_STRING'] == b'x=1'
     assert captured.of_type(4)[-1][3] == b'' and captured.of_type(5)[-1][3] == b''
+
+
+def _held(answered, wait=2.0):
+    """Behaviour: like a script that flushes 'first', waits (bounded) for ``answered`` to be set by
+    the client, then prints 'answered' or 'not answered' and ends."""
+    def behaviour(conn, captured):
+        conn.sendall(record(fake.STDOUT, b'Content-type: text/plain\r\n\r\nfirst;'))
+        got = answered.wait(wait)
+        conn.sendall(record(fake.STDOUT, b'answered' if got else b'not answered') + record(fake.STDOUT, b'') + end_request())
+    return behaviour
+
+
+def test_on_stdout_sees_partial_output_while_the_request_runs():
+    answered = threading.Event()
+    seen = []
+
+    def on_stdout(data):
+        seen.append(data)
+        if data.endswith(b'first;'):
+            answered.set()
+
+    with serve(_held(answered)) as srv:
+        resp = FastCGIClient(srv.listen, connect_timeout=0.5, read_timeout=3.0).request(PARAMS, on_stdout=on_stdout)
+    assert resp.body == b'first;answered'
+    assert seen[0].endswith(b'first;') and seen[-1].endswith(b'first;answered')
+
+
+def test_on_stdout_error_ends_the_request_and_reaches_the_caller():
+    class Refused(Exception):
+        pass
+
+    def on_stdout(data):
+        raise Refused('no')
+
+    with serve(_held(threading.Event(), wait=0.2)) as srv:
+        with pytest.raises(Refused):
+            FastCGIClient(srv.listen, connect_timeout=0.5, read_timeout=3.0).request(PARAMS, on_stdout=on_stdout)
 
 
 def test_large_params_and_stdin_reach_server():

@@ -9,7 +9,13 @@ import os
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act, service_command, service_name_for
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import (
+    ServiceError,
+    act,
+    service_command,
+    service_name_for,
+    stops_by_executable,
+)
 
 
 def host(tmp_path, executables, dirs=()):
@@ -59,3 +65,56 @@ def test_service_name_for(config, service):
 def test_unknown_service_cannot_restart():
     with pytest.raises(ServiceError, match='no init service is known'):
         act(lambda argv: (0, '', ''), '/tmp/test/fpm.conf', 'restart', master_pid=None)
+
+
+DEBIAN_STOP = '''do_stop()
+{
+\tstart-stop-daemon --stop --quiet --retry=QUIT/$TIMEOUT/TERM/5/KILL/5 --pidfile $PIDFILE --name $NAME
+\tRETVAL="$?"
+\tstart-stop-daemon --stop --quiet --oknodo --retry=0/30/TERM/5/KILL/5 --exec $DAEMON
+}
+'''
+PIDFILE_ONLY = '''do_stop()
+{
+\tstart-stop-daemon --stop --quiet --pidfile $PIDFILE --exec $DAEMON
+\t# start-stop-daemon --stop --exec $DAEMON   (commented out: not run)
+}
+'''
+OTHER = {'pid': 4321, 'config': '/srv/other/php-fpm.conf', 'binary': '/usr/sbin/php-fpm8.2'}
+
+
+def sysv_host(tmp_path, script_text):
+    root = host(tmp_path, ['/usr/sbin/service'])
+    script = tmp_path / 'etc/init.d/php8.2-fpm'
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(script_text)
+    os.chmod(str(script), 0o755)
+    return root
+
+
+def test_stops_by_executable_reads_the_stop_lines():
+    assert stops_by_executable(DEBIAN_STOP)
+    assert not stops_by_executable(PIDFILE_ONLY)
+    assert not stops_by_executable('')
+
+
+def test_restart_refused_when_the_init_script_would_stop_another_master(tmp_path):
+    ran = []
+    root = sysv_host(tmp_path, DEBIAN_STOP)
+    with pytest.raises(ServiceError) as caught:
+        act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', 'restart', 1000, [OTHER], root=root)
+    message = str(caught.value)
+    assert 'not restarting' in message and '4321 (/srv/other/php-fpm.conf)' in message and '/usr/sbin/php-fpm8.2' in message
+    assert ran == [], 'nothing was run'
+
+
+@pytest.mark.parametrize('action, script_text, others', [
+    ('reload', DEBIAN_STOP, [OTHER]),       # Debian's reload signals the pid file's process only
+    ('restart', PIDFILE_ONLY, [OTHER]),     # this script stops by pid file
+    ('restart', DEBIAN_STOP, []),           # no other master of the binary
+])
+def test_restart_or_reload_goes_ahead_when_no_other_master_is_hit(tmp_path, action, script_text, others):
+    ran = []
+    root = sysv_host(tmp_path, script_text)
+    done = act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', action, 1000, others, root=root)
+    assert ran == [['/usr/sbin/service', 'php8.2-fpm', action]] and done['method'] == 'service'

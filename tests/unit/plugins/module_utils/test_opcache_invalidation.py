@@ -12,6 +12,8 @@ from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import (
     CANARY_PREFIX,
     select_masters,
+    stage_canary,
+    swap_canary,
     write_canary,
 )
 
@@ -35,8 +37,12 @@ def test_select_by_config_and_default_all():
     assert [m['pid'] for m in select_masters(MASTERS, REPORT, {})] == [10, 20, 30]
 
 
+def _site(tmp_path):
+    return {'host_dir': str(tmp_path), 'host_path': str(tmp_path / ('phpops-probe-1-%s.php' % ('a' * 32))), 'gid': None, 'ext': '.php'}
+
+
 def test_canary_is_replaced_atomically_with_the_given_mtime(tmp_path):
-    site = {'host_path': str(tmp_path / ('phpops-probe-1-%s.php' % ('a' * 32))), 'gid': None}
+    site = _site(tmp_path)
     then = time.time() - 60
     write_canary(site, 'old', then)
     first_inode = os.stat(site['host_path']).st_ino
@@ -44,7 +50,32 @@ def test_canary_is_replaced_atomically_with_the_given_mtime(tmp_path):
     assert open(site['host_path']).read() == "<?php\necho '%snew';\n" % CANARY_PREFIX
     assert int(os.stat(site['host_path']).st_mtime) == int(then + 30)
     assert os.stat(site['host_path']).st_ino != first_inode, 'a new file, renamed over the old one'
-    assert not os.path.exists(site['host_path'] + '.new')
+    assert sorted(os.listdir(str(tmp_path))) == [os.path.basename(site['host_path'])]
+
+
+def test_a_staged_canary_is_a_probe_named_file_that_a_later_run_cleans_up(tmp_path):
+    site = _site(tmp_path)
+    write_canary(site, 'old', time.time() - 60)
+    stage_canary(site, 'new', time.time() - 30)
+    stage_canary(site, 'newer', time.time() - 30)  # staging again replaces the staged file
+    staged = site['staged']
+    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(site['host_path']), os.path.basename(staged)])
+    assert fpm_live.PROBE_NAME_RE.match(os.path.basename(staged))
+    assert fpm_live.cleanup_leftovers(str(tmp_path)) == [], 'in use by this run'
+    fpm_live.IN_USE.discard(staged)  # as after a killed run: the file is nobody's
+    assert fpm_live.cleanup_leftovers(str(tmp_path), now=time.time() + 7200) == sorted(
+        [os.path.basename(site['host_path']), os.path.basename(staged)])
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_swap_canary_renames_the_staged_file(tmp_path):
+    site = _site(tmp_path)
+    write_canary(site, 'old', time.time() - 60)
+    stage_canary(site, 'new', time.time() - 30)
+    assert "'%sold'" % CANARY_PREFIX in open(site['host_path']).read()
+    swap_canary(site)
+    assert "'%snew'" % CANARY_PREFIX in open(site['host_path']).read()
+    assert 'staged' not in site and os.listdir(str(tmp_path)) == [os.path.basename(site['host_path'])]
 
 
 def test_cleanup_keeps_files_in_use_and_removes_our_old_ones(tmp_path):
