@@ -67,6 +67,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import (
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.findings import Finding, evidence, php_bool
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import describe_collateral, restart_collateral
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFSError
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, split_scan_dir
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import STARTUP_ONLY, directives_for
@@ -1036,6 +1037,22 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                                  examples[:max_examples], inst_id))
 
 
+def _restart_collateral_findings(masters, report):
+    """Masters whose service restart would also stop other masters of the same binary."""
+    findings = []
+    for master in masters:
+        same = [m for m in masters if m['pid'] != master['pid'] and m.get('binary') and m.get('binary') == master.get('binary')]
+        collateral = restart_collateral(master['config'], same)
+        if collateral:
+            inst, dummy_sapi = match_installation(report, master)
+            findings.append(_finding('LIVE_RESTART_STOPS_OTHER_MASTERS', 'warning', 'restarting master %d (%s) is not contained: %s. Reload '
+                                     'instead (it signals the pid file\'s master only), or run the other master from a binary or service of '
+                                     'its own' % (master['pid'], master['config'], describe_collateral(collateral)),
+                                     [collateral['script'], master['config']] + [m['config'] for m in collateral['masters']],
+                                     inst['id'] if inst else None))
+    return findings
+
+
 def live_report(fs, report=None, options=None):
     """Probe every running php-fpm master (see the module docstring for options and result)."""
     options = dict(options or {})
@@ -1049,6 +1066,7 @@ def live_report(fs, report=None, options=None):
     findings = []
     for master in masters:
         result['masters'].append(_master_report(fs, master, report, options, findings))
+    findings.extend(_restart_collateral_findings(masters, report))
     running_configs = set(m['config'] for m in masters)
     for inst in (report or {}).get('installations', []):
         fpm = inst.get('sapis', {}).get('fpm')

@@ -92,6 +92,37 @@ def stops_by_executable(script_text):
     return False
 
 
+def restart_collateral(config_path, same_binary, root='/'):
+    """What a restart of the service for ``config_path`` would stop besides its own master:
+    ``{'command', 'script', 'masters'}`` when the init script stops by executable and other masters
+    (``same_binary``: the other running masters of this binary) exist; None otherwise."""
+    service = service_name_for(config_path)
+    if not service or not same_binary:
+        return None
+    try:
+        argv = service_command(service, 'restart', root)
+    except ServiceError:
+        return None
+    script = init_script_of(argv)
+    if not script:
+        return None
+    try:
+        with open(os.path.join(root, script.lstrip('/'))) as handle:
+            text = handle.read()
+    except (IOError, OSError, UnicodeDecodeError):
+        return None
+    if not stops_by_executable(text):
+        return None
+    return {'command': argv, 'script': script, 'masters': list(same_binary)}
+
+
+def describe_collateral(collateral):
+    """One sentence: which command stops which other masters, and why."""
+    return '%s also stops master %s: the stop in %s kills every process of %s (start-stop-daemon --exec)' % (
+        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m['pid'], m['config']) for m in collateral['masters']),
+        collateral['script'], collateral['masters'][0]['binary'])
+
+
 def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/'):
     """Reload or restart the master using ``config_path``. Returns a dict saying what was done.
 
@@ -100,18 +131,10 @@ def act(run_command, config_path, action, master_pid=None, same_binary=(), root=
     service = service_name_for(config_path)
     if service:
         argv = service_command(service, action, root)
-        script = init_script_of(argv)
-        if action == 'restart' and same_binary and script:
-            try:
-                with open(os.path.join(root, script.lstrip('/'))) as handle:
-                    text = handle.read()
-            except (IOError, OSError, UnicodeDecodeError):
-                text = ''
-            if stops_by_executable(text):
-                others = ', '.join('%d (%s)' % (m['pid'], m['config']) for m in same_binary)
-                raise ServiceError('not restarting: %s would also stop master %s, because the stop in %s kills every process of %s '
-                                   '(start-stop-daemon --exec); restart this master yourself when that is acceptable, or run the '
-                                   'other master from a binary or service of its own' % (' '.join(argv), others, script, same_binary[0]['binary']))
+        collateral = restart_collateral(config_path, same_binary, root) if action == 'restart' else None
+        if collateral:
+            raise ServiceError('not restarting: %s; restart this master yourself when that is acceptable, or run the other master '
+                               'from a binary or service of its own' % describe_collateral(collateral))
         rc, out, err = run_command(argv)
         if rc != 0:
             raise ServiceError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip().splitlines()[-1:] or ''))

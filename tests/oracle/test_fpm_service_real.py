@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters, live_report
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import init_script_of, service_command, service_name_for
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import InvalidationError, MasterInvalidation
@@ -68,3 +68,15 @@ def test_restart_is_refused_when_the_init_script_would_stop_another_master(secon
     # both masters still run, unchanged: nothing was restarted
     assert _machine_master()['pid'] == machine['pid']
     assert [m['pid'] for m in find_fpm_masters() if m['config'] == second_master.conf] == [other[0]['pid']]
+
+
+def test_the_live_view_warns_that_a_restart_would_stop_the_other_master(second_master):
+    machine = _machine_master()
+    report = build_report(HostFS('/'), _run_command, sapis=['fpm'])
+    live = live_report(HostFS('/'), report, {'probe_dir': None, 'timeout': 5.0})
+    hits = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_STOPS_OTHER_MASTERS']
+    assert len(hits) >= 1, [f['code'] for f in live['findings']]
+    about_machine = [f for f in hits if machine['config'] in f['message'].split(' is not contained')[0]]
+    assert len(about_machine) == 1, hits
+    assert second_master.conf in about_machine[0]['message'] and second_master.conf in about_machine[0]['evidence']
+    assert about_machine[0]['installation'] == 'debian:' + machine['config'].rsplit('/fpm/', 1)[0]

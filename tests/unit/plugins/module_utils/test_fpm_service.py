@@ -13,6 +13,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import 
     ServiceError,
     act,
     service_command,
+    restart_collateral,
     service_name_for,
     stops_by_executable,
 )
@@ -118,3 +119,13 @@ def test_restart_or_reload_goes_ahead_when_no_other_master_is_hit(tmp_path, acti
     root = sysv_host(tmp_path, script_text)
     done = act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', action, 1000, others, root=root)
     assert ran == [['/usr/sbin/service', 'php8.2-fpm', action]] and done['method'] == 'service'
+
+
+def test_restart_collateral_names_the_command_script_and_masters(tmp_path):
+    root = sysv_host(tmp_path, DEBIAN_STOP)
+    hit = restart_collateral('/etc/php/8.2/fpm/php-fpm.conf', [OTHER], root)
+    assert hit == {'command': ['/usr/sbin/service', 'php8.2-fpm', 'restart'], 'script': '/etc/init.d/php8.2-fpm', 'masters': [OTHER]}
+    assert restart_collateral('/etc/php/8.2/fpm/php-fpm.conf', [], root) is None
+    assert restart_collateral('/srv/custom/php-fpm.conf', [OTHER], root) is None, 'no known service'
+    systemd = host(tmp_path / 'systemd', ['/usr/bin/systemctl'], ['/run/systemd/system'])
+    assert restart_collateral('/etc/php/8.2/fpm/php-fpm.conf', [OTHER], systemd) is None, 'systemd stops by cgroup'
