@@ -237,6 +237,7 @@ echo "\n@@PHPOPS-PROBE@@", json_encode($r, $flags);
 '''
 
 PROBE_MARKER = '@@PHPOPS-PROBE@@'
+RESTART_PENDING_RECHECK = 1.0  # seconds before a pending restart is looked at again
 HOLD_MARKER = b'@@PHPOPS-HOLD@@'
 
 
@@ -862,7 +863,7 @@ def _master_report(fs, master, report, options, findings):
         'start_time': master['start_time'], 'config_loaded_time': master['start_time'], 'installation': inst_id,
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
-        'worker_pools': sorted(master['worker_pools']),
+        'worker_pools': sorted(master['worker_pools']), 'restart_pending_for': None,
     }
     try:
         fpm = read_fpm_config(fs, master['config'])
@@ -924,6 +925,19 @@ def _master_report(fs, master, report, options, findings):
     result['php_ini_loaded_file'] = master_data.get('loaded_file') or None
     result['php_ini_scanned_files'] = master_data.get('scanned_files') or []
     result['status'] = status_summary(master_data.get('status'))
+    if result['status'] and result['status'].get('restart_pending'):
+        # OPcache does not say since when a restart is pending: look again a moment later, so that a
+        # restart held by a long request is told apart from one that happens right now
+        time.sleep(RESTART_PENDING_RECHECK)
+        try:
+            again, dummy_site = probe_pool(spec, base_dir, {'scripts': False}, timeout, spec['open_basedir'], spec['restrict_api'])
+        except (LiveError, OSError, IOError):
+            again = {}
+        summary = status_summary(again.get('status'))
+        if summary is not None:
+            master_data['status'] = again.get('status')
+            result['status'] = summary
+            result['restart_pending_for'] = RESTART_PENDING_RECHECK if summary.get('restart_pending') else None
     configuration = master_data.get('configuration') or {}
     result['configuration'] = {'version': configuration.get('version'), 'blacklist': configuration.get('blacklist')} if configuration else None
     stats = (result['status'] or {}).get('statistics') or {}
@@ -1006,9 +1020,13 @@ def _status_findings(result, data, table, findings, inst_id):
         findings.append(_finding('LIVE_WASTED_MEMORY', 'warning', 'php-fpm master %d wastes %.1f%% of OPcache memory (over max_wasted_percentage %.0f%%): '
                                  'a restart will happen only when the cache runs out of memory' % (pid, wasted, limit), [result['config']], inst_id))
     if status.get('restart_pending'):
+        force = ((data.get('ini') or {}).get('opcache.force_restart_timeout') or {}).get('local')
+        held = result.get('restart_pending_for')
         findings.append(_finding('LIVE_RESTART_PENDING', 'warning',
-                                 'an OPcache restart of php-fpm master %d is pending: requests run uncached until no request '
-                                 'is active or opcache.force_restart_timeout expires' % pid, [result['config']], inst_id))
+                                 'an OPcache restart of php-fpm master %d is %s: requests run uncached until no request that started before '
+                                 'it is active, or until opcache.force_restart_timeout=%s s kills the holders'
+                                 % (pid, 'still pending after %.0f s' % held if held else 'pending', force if force is not None else '180'),
+                                 [result['config']], inst_id))
 
 
 def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):

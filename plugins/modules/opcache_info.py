@@ -139,7 +139,9 @@ live:
     - What the running PHP-FPM masters use (with O(live)). C(masters), one per running master, each with C(pid),
       C(config), C(installation), C(start_time), C(php_ini_loaded_file) and C(php_ini_scanned_files) of the RUNNING master,
       C(status) (memory, interned strings, statistics with C(start_time), C(last_restart_time), C(manual_restarts),
-      C(restart_pending), C(cache_full), JIT), C(drift) (directives whose value on disk differs from the running one),
+      C(restart_pending), C(cache_full), JIT), C(restart_pending_for) (when a restart was pending, the status is read again
+      a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
+      from the running one),
       C(stale_scripts) (with O(paths)) and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
       (V(ini), V(default), V(php_value), V(php_admin_value), V(runtime)) and C(access).
     - C(not_running) lists FPM installations without a running master.

@@ -15,11 +15,13 @@ v2. No timing is asserted. The machine's own php-fpm and nginx are never touched
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
+from urllib.request import urlopen
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import HOLD_MARKER, find_fpm_masters, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import HOLD_MARKER, find_fpm_masters, live_report, status_summary
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import CANARY_PREFIX, MasterInvalidation, write_canary
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
@@ -136,6 +138,35 @@ def test_held_reset_never_resets_when_the_canary_was_not_replaced(lab):
         assert after['statistics']['manual_restarts'] == before and not after['restart_pending']
     finally:
         job.cleanup()
+
+
+def test_a_restart_held_by_a_long_request_is_reported_still_pending():
+    """opcache_reset() while a request that started before it still runs (3 s): the restart waits for
+    it. The live view reads the status again a second later and reports it still pending; once the
+    request ended, the next look finds the restart done and no finding."""
+    try:
+        slow = PhpLab(pools=('a',), workers=3, sleep_us=3000000).start()
+    except LabError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        report = build_report(HostFS('/'), _run_command, explicit=[slow.installation()], sapis=['fpm'])
+        options = {'probe_dir': slow.probe_dir, 'timeout': 5.0, 'masters': [_master(slow)]}
+        answers = []
+        request = threading.Thread(target=lambda: answers.append(urlopen(slow.url('a'), timeout=15).read()))
+        request.start()
+        time.sleep(0.5)
+        assert slow.raw_reset() == 'reset=true'
+        live = live_report(HostFS('/'), report, options)
+        pending = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING']
+        assert len(pending) == 1 and 'still pending after 1 s' in pending[0]['message'], live['findings']
+        assert live['masters'][0]['restart_pending_for'] == 1.0 and live['masters'][0]['status']['restart_pending']
+        request.join(15)
+        assert answers and b'version=' in answers[0]
+        live = live_report(HostFS('/'), report, options)
+        assert not [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING'], live['findings']
+        assert live['masters'][0]['restart_pending_for'] is None and not live['masters'][0]['status']['restart_pending']
+    finally:
+        slow.close()
 
 
 def _sample(start, version, error=None):
