@@ -77,9 +77,21 @@ def _unhex(value):
     return binascii.unhexlify(value).decode('utf-8', 'surrogateescape')
 
 
+def drop_privileges(uid, gid):
+    """A preexec_fn (or a forked child's first step) that becomes ``uid``:``gid`` with no extra groups."""
+    def drop():
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    return drop
+
+
 class PhpOracle(object):
-    def __init__(self, workdir, php=None):
+    """``run_as``: (uid, gid) to run php as (``workdir`` must then be readable by that user)."""
+
+    def __init__(self, workdir, php=None, run_as=None):
         self.php = php or find_php()
+        self.run_as = run_as
         self.workdir = workdir
         self.probe = os.path.join(workdir, 'phpops-oracle-probe.php')
         with open(self.probe, 'w', encoding='utf-8') as handle:
@@ -96,7 +108,8 @@ class PhpOracle(object):
         full_env = {'PATH': '/usr/bin:/bin'}
         full_env.update(env)
         proc = subprocess.run([self.php] + args + [self.probe, keyfile], env=full_env, cwd=self.workdir,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False,
+                              preexec_fn=drop_privileges(*self.run_as) if self.run_as else None)
         self.runs += 1
         out = proc.stdout.decode('utf-8', 'surrogateescape')
         parts = out.split(MARKER)
