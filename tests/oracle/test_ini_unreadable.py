@@ -86,12 +86,18 @@ def _php_as(ids, workdir, php_ini, scan_dir):
     return oracle.chain(php_ini, scan_dir, KEYS)
 
 
-def test_an_unreadable_scan_file_is_skipped_like_php_does(nobody_tree):
-    root, ids = nobody_tree
+def _base_tree(root):
+    """php.ini and conf.d/10-a.ini, both readable: (php.ini path, scan dir)."""
     php_ini = os.path.join(root, 'php.ini')
     scan = os.path.join(root, 'conf.d')
     _write(php_ini, 'opcache.revalidate_freq=7\n')
     _write(os.path.join(scan, '10-a.ini'), 'opcache.memory_consumption=96\n')
+    return php_ini, scan
+
+
+def test_an_unreadable_scan_file_is_skipped_like_php_does(nobody_tree):
+    root, ids = nobody_tree
+    php_ini, scan = _base_tree(root)
     _write(os.path.join(scan, '20-secret.ini'), 'opcache.memory_consumption=64\nopcache.validate_timestamps=0\n', mode=0o600)
     _write(os.path.join(scan, '30-c.ini'), 'opcache.validate_timestamps=1\n')
     php = _php_as(ids, root, php_ini, scan)
@@ -105,10 +111,7 @@ def test_an_unreadable_scan_file_is_skipped_like_php_does(nobody_tree):
 
 def test_an_unreadable_scan_directory_gives_nothing_like_php(nobody_tree):
     root, ids = nobody_tree
-    php_ini = os.path.join(root, 'php.ini')
-    scan = os.path.join(root, 'conf.d')
-    _write(php_ini, 'opcache.revalidate_freq=7\n')
-    _write(os.path.join(scan, '10-a.ini'), 'opcache.memory_consumption=96\n')
+    php_ini, scan = _base_tree(root)
     os.chmod(scan, 0o700)
     php = _php_as(ids, root, php_ini, scan)
     ours = _engine_as(ids, php_ini, [scan])
