@@ -150,6 +150,9 @@ if (!empty($req['hold']) && is_array($req['hold']) && isset($req['hold']['canary
     echo "\n@@PHPOPS-HOLD@@", json_encode(array('cached' => $h['cached'], 'status' => $pre === false ? null : $pre, 'ini' => $r['ini'])), "\n";
     flush();
     $wait = isset($req['hold']['wait']) ? min(max((float) $req['hold']['wait'], 0.1), 60.0) : 5.0;
+    if (isset($req['hold']['expect']) && $h['cached'] !== (string) $req['hold']['expect']) {
+        $wait = 0.0;  // not the canary the caller wrote: it will not replace it, do not keep the worker waiting
+    }
     $until = microtime(true) + $wait;
     while (microtime(true) < $until) {
         clearstatcache(true, $f);

@@ -296,7 +296,8 @@ class MasterInvalidation(object):
             site['replaced'] = True
 
         stage_canary(site, self.token_new, self._written_at - 30)  # so that the waiting request waits for a rename only
-        payload = {'reset': True, 'scripts': False, 'hold': {'canary': site['script_filename'], 'wait': channel.timeout}}
+        payload = {'reset': True, 'scripts': False,
+                   'hold': {'canary': site['script_filename'], 'expect': CANARY_PREFIX + self.token_old, 'wait': channel.timeout}}
         try:
             data = channel.probe(payload, on_stdout, timeout=2 * channel.timeout)
         except (LiveError, InvalidationError) as error:

@@ -126,6 +126,19 @@ def test_held_request_caches_the_canary_for_every_pool_of_the_master(lab):
         job.cleanup()
 
 
+def test_held_request_does_not_wait_when_the_canary_is_not_the_expected_one(lab):
+    job, a, dummy_b = _channels(lab)
+    a.place_canary({}, 'old3', time.time() - 60)
+    seen = []
+    try:
+        data = a.probe({'reset': True, 'scripts': False, 'hold': {'canary': a.canary['script_filename'], 'expect': 'something else', 'wait': 30}},
+                       seen.append, timeout=10)
+        assert data['hold'] == {'cached': CANARY_PREFIX + 'old3', 'stale': None, 'replaced': False}, data['hold']
+        assert 'reset_result' not in data and seen, 'answered at once (a 30 s wait would exceed the 10 s timeout), and never reset'
+    finally:
+        job.cleanup()
+
+
 def test_held_reset_never_resets_when_the_canary_was_not_replaced(lab):
     job, a, dummy_b = _channels(lab)
     a.place_canary({}, 'old2', time.time() - 60)
