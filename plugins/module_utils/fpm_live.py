@@ -154,12 +154,21 @@ if (!empty($req['hold']) && is_array($req['hold']) && isset($req['hold']['canary
         $wait = 0.0;  // not the canary the caller wrote: it will not replace it, do not keep the worker waiting
     }
     $until = microtime(true) + $wait;
+    $beat = 0;
     while (microtime(true) < $until) {
         clearstatcache(true, $f);
         $now = @stat($f);
         if ($now && $was && ($now['ino'] != $was['ino'] || $now['mtime'] != $was['mtime'] || $now['size'] != $was['size'])) {
             $h['replaced'] = true;
             break;
+        }
+        if (++$beat % 500 == 0) {
+            // a caller that gave up has closed the connection: only a write tells, so send a newline
+            echo "\n";
+            flush();
+            if (connection_aborted()) {
+                break;
+            }
         }
         usleep(100);
     }

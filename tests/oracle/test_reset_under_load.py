@@ -92,9 +92,13 @@ def test_verified_reset_under_load(lab):
     assert loadgen.fresh_after(samples, action, 'v2') is not None
 
 
-def _channels(lab):
+def _channels_of(lab):
     report = build_report(HostFS('/'), _run_command, explicit=[lab.installation()], sapis=['fpm'])
-    job = MasterInvalidation(HostFS('/'), _master(lab), report, {'probe_dir': lab.probe_dir, 'timeout': 5.0}, _run_command)
+    return MasterInvalidation(HostFS('/'), _master(lab), report, {'probe_dir': lab.probe_dir, 'timeout': 5.0}, _run_command)
+
+
+def _channels(lab):
+    job = _channels_of(lab)
     channels = dict((c.name, c) for c in job.channels)
     assert sorted(channels) == ['a', 'b']
     return job, channels['a'], channels['b']
@@ -137,6 +141,37 @@ def test_held_request_does_not_wait_when_the_canary_is_not_the_expected_one(lab)
         assert 'reset_result' not in data and seen, 'answered at once (a 30 s wait would exceed the 10 s timeout), and never reset'
     finally:
         job.cleanup()
+
+
+def test_a_caller_that_gives_up_frees_the_held_worker_without_a_reset():
+    """The module fails while the probe waits (here: its callback raises): the probe notices the
+    closed connection, ends without resetting, and the pool's only worker serves the next request
+    long before the hold's own 30 s bound."""
+    try:
+        one = PhpLab(pools=('a',), workers=1, sleep_us=0).start()
+    except LabError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        job = _channels_of(one)
+        a = job.channels[0]
+        a.place_canary({}, 'old4', time.time() - 60)
+        before = status_summary(a.probe({'scripts': False})['status'])['statistics']['manual_restarts']
+
+        class GaveUp(Exception):
+            pass
+
+        def give_up(output):
+            if HOLD_MARKER in output:
+                raise GaveUp()
+
+        with pytest.raises(GaveUp):
+            a.probe({'reset': True, 'scripts': False, 'hold': {'canary': a.canary['script_filename'], 'wait': 30}}, give_up, timeout=40)
+        # answered by the single worker within a 5 s timeout: the held request has ended
+        after = status_summary(a.probe({'scripts': False}, timeout=5.0)['status'])
+        assert after['statistics']['manual_restarts'] == before and not after['restart_pending']
+        job.cleanup()
+    finally:
+        one.close()
 
 
 def test_held_reset_never_resets_when_the_canary_was_not_replaced(lab):
