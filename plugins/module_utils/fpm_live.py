@@ -1067,12 +1067,16 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                                  examples[:max_examples], inst_id))
 
 
+def same_binary_masters(master, masters):
+    """The other masters of ``masters`` that run ``master``'s php-fpm binary."""
+    return [m for m in masters if m['pid'] != master['pid'] and m.get('binary') and m.get('binary') == master.get('binary')]
+
+
 def _restart_collateral_findings(masters, report):
     """Masters whose service restart would also stop other masters of the same binary."""
     findings = []
     for master in masters:
-        same = [m for m in masters if m['pid'] != master['pid'] and m.get('binary') and m.get('binary') == master.get('binary')]
-        collateral = restart_collateral(master['config'], same)
+        collateral = restart_collateral(master['config'], same_binary_masters(master, masters))
         if collateral:
             inst, dummy_sapi = match_installation(report, master)
             findings.append(_finding('LIVE_RESTART_STOPS_OTHER_MASTERS', 'warning', 'restarting master %d (%s) is not contained: %s. Reload '

@@ -52,6 +52,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
     pool_specs,
     probe_pool,
     remove_probe,
+    same_binary_masters,
     stale_scripts,
     status_summary,
     write_probe,
@@ -313,8 +314,7 @@ class MasterInvalidation(object):
             channel.name, 'it still served the old token' if stale else 'it served the new token (this pool revalidates files)'))
         if data.get('reset_result'):
             return self._step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
-        return self._step('reset', False, 'pool %s: opcache_reset() returned %r%s' % (
-            channel.name, data.get('reset_result'), ' (%s)' % data['reset_error'] if data.get('reset_error') else ''), started)
+        return self._step('reset', False, _reset_refused(channel, data), started)
 
     def act(self, strategy):
         started = _now_ms()
@@ -338,10 +338,10 @@ class MasterInvalidation(object):
                     continue
                 if data.get('reset_result'):
                     return self._step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
-                errors.append('pool %s: opcache_reset() returned %r%s' % (channel.name, data.get('reset_result'),
-                                                                          ' (%s)' % data['reset_error'] if data.get('reset_error') else ''))
+                errors.append(_reset_refused(channel, data))
             return self._step('reset', False, '; '.join(errors), started)
-        same_binary = [m for m in find_fpm_masters() if m['pid'] != self.master['pid'] and m['binary'] and m['binary'] == self.master.get('binary')]
+        # a restart must not take other masters of the same binary down with it (see fpm_service.act)
+        same_binary = same_binary_masters(self.master, find_fpm_masters()) if strategy == 'restart' else ()
         try:
             done = act(self.run_command, self.master['config'], strategy, self.master['pid'], same_binary)
         except ServiceError as error:
@@ -485,6 +485,12 @@ def in_parallel(calls):
     if errors:
         raise errors[0]
     return results
+
+
+def _reset_refused(channel, data):
+    """Why a probe's opcache_reset() did not schedule a restart, naming the pool."""
+    error = ' (%s)' % data['reset_error'] if data.get('reset_error') else ''
+    return 'pool %s: opcache_reset() returned %r%s' % (channel.name, data.get('reset_result'), error)
 
 
 def _counters(summary):
