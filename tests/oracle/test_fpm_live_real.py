@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Copyright: (c) 2026, phpops.opcache contributors
-"""Oracle: plugins/module_utils/fpm_live.py against two REAL, private php-fpm masters (PHP-FPM under test, e.g. 8.2).
+"""Oracle: plugins/module_utils/live/ against two REAL, private php-fpm masters (PHP-FPM under test, e.g. 8.2).
 
 Master A (``-c <tmp>/a/php.ini``, ``PHP_INI_SCAN_DIR=<tmp>/a/conf.d``) has pools: live (defaults),
 frozen (php_admin_value validate_timestamps=0), pv (php_value revalidate_freq=7), basedir
@@ -26,11 +26,16 @@ import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.live import drift as live_drift
+from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as live_probe
+from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
+from ansible_collections.phpops.opcache.plugins.module_utils.live import stale as live_stale
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, binary_version
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import opcache_ini as build_opcache_ini, write_file as _write
+from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.report_records import report_with_fpm
 
 FPM = FPM_BINARY
 COLLECTIONS = [p for p in sys.path if os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'phpops', 'opcache'))][0]
@@ -93,14 +98,14 @@ def env():
 
 
 def _ours(env):
-    found = [m for m in fpm_live.find_fpm_masters() if m['config'].startswith(env['base'] + '/')]
-    return sorted(found, key=lambda m: m['config'])
+    found = [m for m in proc_masters.find_fpm_masters() if m.config.startswith(env['base'] + '/')]
+    return sorted(found, key=lambda m: m.config)
 
 
 def _run(env, **options):
     options.setdefault('probe_dir', env['probe_dir'])
     options.setdefault('masters', _ours(env))
-    return fpm_live.live_report(HostFS('/'), None, options)
+    return live_view.live_report(HostFS('/'), None, **options)
 
 
 def _pools(master):
@@ -119,11 +124,11 @@ def base_report(env):
 
 def test_both_masters_found(env):
     masters = _ours(env)
-    assert [m['config'] for m in masters] == [env['a'].conf, env['b'].conf]
-    assert [m['pid'] for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
+    assert [m.config for m in masters] == [env['a'].conf, env['b'].conf]
+    assert [m.pid for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
     for master, started in zip(masters, (env['a'], env['b'])):
-        assert master['binary'] == os.path.realpath(started.binary)
-        assert abs(master['start_time'] - time.time()) < 120
+        assert master.binary == os.path.realpath(started.binary)
+        assert abs(master.start_time - time.time()) < 120
         # FPM writes its process title over argv AND environ: PHP_INI_SCAN_DIR is not readable from /proc
         assert master['scan_dir_env'] in (None, env['a'].scan, env['b'].scan)
     assert sorted(masters[0]['worker_pools']) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
@@ -194,7 +199,7 @@ def test_probe_dir_empty_after_failure(env, monkeypatch):
         seen.append(os.path.exists(site['host_path']))
         raise RuntimeError('induced failure')
 
-    monkeypatch.setattr(fpm_live, 'request_probe', boom)
+    monkeypatch.setattr(live_probe, 'request_probe', boom)
     with pytest.raises(RuntimeError):
         _run(env, masters=_ours(env)[:1])
     assert seen == [True]
@@ -202,8 +207,8 @@ def test_probe_dir_empty_after_failure(env, monkeypatch):
 
 
 def test_killed_run_leftover_removed_by_next_run(env):
-    code = ('import os, signal\nfrom ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
-            'site = m.plan_probe(%r, {"name": "live"})\nm.ensure_probe_dir(site["host_dir"])\nm.write_probe(site, 33)\n'
+    code = ('import os, signal\nfrom ansible_collections.phpops.opcache.plugins.module_utils.live import probe as m\n'
+            'site = m.plan_probe(%r, m.PoolSpec("live"))\nm.ensure_probe_dir(site["host_dir"])\nm.write_probe(site, 33)\n'
             'print(site["host_path"], flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n' % env['probe_dir'])
     proc = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=subprocess.PIPE, check=False)
     assert proc.returncode == -signal.SIGKILL
@@ -215,10 +220,10 @@ def test_killed_run_leftover_removed_by_next_run(env):
 
 
 def test_default_probe_dir(env):
-    report = fpm_live.live_report(HostFS('/'), None, {'masters': _ours(env)[1:]})
+    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:])
     assert report['masters'][0]['pools'][0]['ok']
-    assert [n for n in os.listdir(fpm_live.DEFAULT_PROBE_DIR) if n.startswith(fpm_live.PROBE_PREFIX + '%d-' % os.getpid())] == []
-    assert os.stat(fpm_live.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
+    assert [n for n in os.listdir(live_probe.DEFAULT_PROBE_DIR) if n.startswith(live_probe.PROBE_PREFIX + '%d-' % os.getpid())] == []
+    assert os.stat(live_probe.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
 
 
 def test_ini_edit_without_reload_is_drift(env):
@@ -261,12 +266,11 @@ def test_stale_code_under_validate_timestamps_off(env):
 
 
 def test_not_running_and_connection_errors(env):
-    report = fpm_live.live_report(HostFS('/'), {'installations': [{'id': 'x:/nowhere', 'sapis': {'fpm': {'fpm_conf': '/nowhere/php-fpm.conf', 'pools': []}}}]},
-                                  {'masters': [], 'probe_dir': env['probe_dir']})
+    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir'])
     assert 'not running' in report['not_running'][0]['error']
-    site = fpm_live.plan_probe(env['probe_dir'], {'name': 'x'})
-    with pytest.raises(fpm_live.LiveError, match='socket missing'):
-        fpm_live.request_probe({'listen': os.path.join(env['base'], 'sock', 'gone.sock')}, site, {})
+    site = live_probe.plan_probe(env['probe_dir'], live_probe.PoolSpec('x'))
+    with pytest.raises(live_probe.LiveError, match='socket missing'):
+        live_probe.request_probe(live_probe.PoolSpec('x', listen=os.path.join(env['base'], 'sock', 'gone.sock')), site, {})
     server = socket.socket()
     server.bind(('127.0.0.1', 0))
     server.listen(1)
@@ -280,8 +284,8 @@ def test_not_running_and_connection_errors(env):
     thread = threading.Thread(target=answer_http, daemon=True)
     thread.start()
     try:
-        with pytest.raises(fpm_live.LiveError, match='not a FastCGI server: the peer answered with HTTP'):
-            fpm_live.request_probe({'listen': '127.0.0.1:%d' % server.getsockname()[1]}, site, {})
+        with pytest.raises(live_probe.LiveError, match='not a FastCGI server: the peer answered with HTTP'):
+            live_probe.request_probe(live_probe.PoolSpec('x', listen='127.0.0.1:%d' % server.getsockname()[1]), site, {})
     finally:
         server.close()
     # a unix socket the caller may not open: run the request as nobody
@@ -290,8 +294,8 @@ def test_not_running_and_connection_errors(env):
     listener.bind(private)
     listener.listen(1)
     os.chmod(private, 0o600)
-    code = ('from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
-            'try:\n    m.request_probe({"listen": %r}, {"script_filename": "/x/p.php"}, {})\n'
+    code = ('from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as m\n'
+            'try:\n    m.request_probe(m.PoolSpec("x", listen=%r), {"script_filename": "/x/p.php"}, {})\n'
             'except m.LiveError as e:\n    print(e)\n' % private)
     # nobody must be able to import the collection: the test tree may sit in a 0700 directory
     readable = tempfile.mkdtemp(prefix='phpops-nobody-')
