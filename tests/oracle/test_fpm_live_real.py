@@ -130,8 +130,8 @@ def test_both_masters_found(env):
         assert master.binary == os.path.realpath(started.binary)
         assert abs(master.start_time - time.time()) < 120
         # FPM writes its process title over argv AND environ: PHP_INI_SCAN_DIR is not readable from /proc
-        assert master['scan_dir_env'] in (None, env['a'].scan, env['b'].scan)
-    assert sorted(masters[0]['worker_pools']) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
+        assert master.scan_dir_env in (None, env['a'].scan, env['b'].scan)
+    assert sorted(masters[0].worker_pools) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
 
 
 def test_running_master_identity(env, base_report):
@@ -258,7 +258,7 @@ def test_stale_code_under_validate_timestamps_off(env):
     later = time.time() + 2
     os.utime(script, (later, later))
     assert _get(frozen, script) == 'v1'   # really served old code
-    report = _run(env, masters=_ours(env)[:1], paths=[env['app']], max_examples=5)
+    report = _run(env, masters=_ours(env)[:1], verify_paths=[env['app']], max_examples=5)
     stale = report['masters'][0]['stale_scripts']
     assert stale['count'] == 1 and stale['checked'] == 1
     assert stale['examples'][0]['path'] == script
@@ -311,3 +311,66 @@ def test_not_running_and_connection_errors(env):
         listener.close()
         shutil.rmtree(readable, ignore_errors=True)
     assert 'permission denied' in out and 'listen.mode' in out
+
+
+def _run_command(argv):
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+    return result.returncode, result.stdout.decode('utf-8', 'replace'), result.stderr.decode('utf-8', 'replace')
+
+
+@pytest.fixture
+def breakable_master(tmp_path):
+    """A private master of its own, whose php-fpm.conf the test may break (issue 9: pm = bogus)."""
+    os.chmod(str(tmp_path), 0o755)
+    fpm = PrivateFpm(FPM, directory=str(tmp_path / 'fpm'))
+    fpm.add_pool('www', str(tmp_path / 'fpm' / 'www.sock'), user='www-data', group='www-data')
+    fpm.start()
+    try:
+        yield fpm
+    finally:
+        fpm.cleanup()
+
+
+def _master_of(fpm):
+    return [m for m in proc_masters.find_fpm_masters() if m.config == fpm.conf]
+
+
+def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp_path):
+    fpm = breakable_master
+    probe_dir = str(tmp_path / 'probe')
+    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    assert untouched['masters'][0]['config_test'] is None, 'nothing changed since the start: the master started with it'
+    assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in untouched['findings']]
+
+    with open(fpm.conf) as handle:
+        lines = handle.read().count('\n')
+    with open(fpm.conf, 'a') as handle:
+        handle.write('pm = bogus\n')
+    later = time.time() + 3
+    os.utime(fpm.conf, (later, later))
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    master = report['masters'][0]
+    assert master['config_test']['ok'] is False and master['config_test']['command'] == [master['binary'], '-t', '-y', fpm.conf]
+    assert 'invalid process manager' in master['config_test']['message']
+    invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
+    assert len(invalid) == 1 and invalid[0]['severity'] == 'critical' and invalid[0]['sapi'] == 'fpm'
+    assert invalid[0]['evidence'] == [fpm.conf, '%s:%d' % (fpm.conf, lines + 1)]
+    assert 'invalid process manager' in invalid[0]['message'] and 'would stop PHP-FPM' in invalid[0]['message']
+    assert report['masters'][0]['pools'][0]['ok'], 'the running master still serves: the test only reads'
+    assert _master_of(fpm)[0].pid == fpm.master_pid
+
+    # the same configuration for an installation whose PHP-FPM does not run: it cannot start
+    stopped = report_with_fpm('explicit:%s' % fpm.conf, fpm.conf, ['www'], fpm_binary=fpm.binary)
+    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command)
+    invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
+    assert len(invalid) == 1 and 'PHP-FPM cannot start' in invalid[0]['message'] and invalid[0]['installation'] == 'explicit:%s' % fpm.conf
+
+    # a valid change is tested too, and passes without a finding
+    with open(fpm.conf) as handle:
+        text = handle.read()
+    with open(fpm.conf, 'w') as handle:
+        handle.write(text.replace('pm = bogus\n', '; pm = bogus\n'))
+    os.utime(fpm.conf, (later, later))
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    assert report['masters'][0]['config_test']['ok'] is True
+    assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in report['findings']]

@@ -220,16 +220,16 @@ def _config_test(binary, conf, result, options, changed, findings, inst_id):
         findings.append(_finding('FPM_CONFIG_INVALID', 'critical',
                                  '%s -t -y %s fails: %s: %s' % (binary, conf, message, 'a reload or restart of this master would stop PHP-FPM; '
                                                                 'fix the configuration first' if result is not None else 'PHP-FPM cannot start'),
-                                 [conf] + _located(message) + sorted(set(c['file'] for c in changed or ())), inst_id))
+                                 _unique([conf] + _located(message) + sorted(c['file'] for c in changed or ())), inst_id))
+
+
+def _unique(items):
+    return [item for index, item in enumerate(items) if item not in items[:index]]
 
 
 def _located(message):
     """The ``file:line`` locations PHP-FPM names in its message (``ERROR: [/etc/.../www.conf:491] ...``)."""
-    found = []
-    for where in re.findall(r'\[(/[^\]]*:\d+)\]', message or ''):
-        if where not in found:
-            found.append(where)
-    return found
+    return _unique(re.findall(r'\[(/[^\]]*:\d+)\]', message or ''))
 
 
 def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, inst_id):
