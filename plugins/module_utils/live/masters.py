@@ -121,18 +121,22 @@ def find_fpm_masters(proc='/proc', clock_ticks=None):
             continue
         base = os.path.join(proc, entry)
         try:
-            title = parse_cmdline(_read(os.path.join(base, 'cmdline'), True))
+            raw = _read(os.path.join(base, 'cmdline'), True)
+            if b'php-fpm' not in raw:
+                continue  # most processes: one read, not two
+            title = parse_cmdline(raw)
+            config = parse_master_title(title)
+            pool = parse_pool_title(title) if config is None else None
+            if config is None and pool is None:
+                continue
             ppid, ticks = parse_pid_stat(_read(os.path.join(base, 'stat')))
         except (OSError, IOError, ValueError, IndexError):
             continue
-        config = parse_master_title(title)
         if config is not None and not _in_our_view(proc, entry):
             # a master in a container or chroot on this machine is another host's business
             continue
         if config is None:
-            pool = parse_pool_title(title)
-            if pool is not None:
-                workers.append((ppid, pool, int(entry)))
+            workers.append((ppid, pool, int(entry)))
             continue
         try:
             binary = os.readlink(os.path.join(base, 'exe'))
