@@ -26,11 +26,9 @@ import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.live import drift as live_drift
 from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as live_probe
 from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
-from ansible_collections.phpops.opcache.plugins.module_utils.live import stale as live_stale
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, binary_version
