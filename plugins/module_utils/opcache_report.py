@@ -21,7 +21,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.findings import (
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import STARTUP_ONLY, directives_for
-from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import discover, sapi_selected, unknown_sapis, version_matches
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import discover, name_selected, unknown_sapis, version_matches
 
 SEVERITY_ORDER = {'critical': 0, 'warning': 1, 'info': 2}
 
@@ -182,7 +182,7 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
         inst_report = InstallationReport(inst)
         per_sapi_values = {}
         for sapi_name in sorted(inst.sapis):
-            if not sapi_selected(sapi_name, sapis):
+            if not name_selected(sapi_name, sapis):
                 continue
             sapi = inst.sapis[sapi_name]
             main_ini = sapi.main_ini(fs)

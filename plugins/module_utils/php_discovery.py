@@ -266,8 +266,9 @@ def version_matches(version, wanted):
     return any(parts[:len(want)] == want for want in (str(item).strip().split('.') for item in wanted))
 
 
-def sapi_selected(name, wanted):
-    """Whether SAPI ``name`` is selected by ``wanted`` (empty or None selects every SAPI)."""
+def name_selected(name, wanted):
+    """Whether a SAPI, pool or php-fpm.conf called ``name`` is selected by ``wanted`` (a list of
+    exact names; empty or None selects every one)."""
     return not wanted or name in wanted
 
 

@@ -14,7 +14,7 @@ import collections
 import os
 import re
 
-from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import version_matches
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import name_selected, version_matches
 
 MASTER_TITLE_RE = re.compile(r'^php-fpm[0-9.]*: master process \((.*)\)\s*$')
 POOL_TITLE_RE = re.compile(r'^php-fpm[0-9.]*: pool (\S+)\s*$')
@@ -182,7 +182,7 @@ def select_masters(masters, report=None, versions=None, fpm_confs=None):
             found = report.fpm_sapi_for(master.config) if report is not None else None
             if not version_matches(found[0].version if found else None, versions):
                 continue
-        if fpm_confs and master.config not in fpm_confs:
+        if not name_selected(master.config, fpm_confs):
             continue
         chosen.append(master)
     return chosen
