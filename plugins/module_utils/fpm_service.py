@@ -119,8 +119,8 @@ def restart_collateral(config_path, same_binary, root='/'):
 def describe_collateral(collateral):
     """One sentence: which command stops which other masters, and why."""
     return '%s also stops master %s: the stop in %s kills every process of %s (start-stop-daemon --exec)' % (
-        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m['pid'], m['config']) for m in collateral['masters']),
-        collateral['script'], collateral['masters'][0]['binary'])
+        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m.pid, m.config) for m in collateral['masters']),
+        collateral['script'], collateral['masters'][0].binary)
 
 
 def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/'):

@@ -327,6 +327,7 @@ def breakable_master(tmp_path):
         yield fpm
     finally:
         fpm.cleanup()
+        shutil.rmtree('/run/phpops-test-%d-config' % os.getpid(), ignore_errors=True)
 
 
 def _master_of(fpm):
@@ -335,7 +336,7 @@ def _master_of(fpm):
 
 def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp_path):
     fpm = breakable_master
-    probe_dir = str(tmp_path / 'probe')
+    probe_dir = '/run/phpops-test-%d-config' % os.getpid()
     untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
     assert untouched['masters'][0]['config_test'] is None, 'nothing changed since the start: the master started with it'
     assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in untouched['findings']]

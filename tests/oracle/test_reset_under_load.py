@@ -120,7 +120,7 @@ def test_held_request_caches_the_canary_for_every_pool_of_the_master(lab):
 
     def on_stdout(output):
         if HOLD_MARKER in output and not replaced:
-            write_canary(a.canary, 'new1', time.time() - 30)
+            write_canary(a.canary, 'new1', time.time() - 30, job.in_use)
             replaced.append(True)
 
     try:
