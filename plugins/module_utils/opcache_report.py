@@ -174,7 +174,6 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
     unknown, known = unknown_sapis(sapis, discovered)
     if unknown:
         warnings.append('sapis: no SAPI is called %s; known SAPIs: %s' % (', '.join(unknown), ', '.join(known)))
-    shown = set()
     known_directives = set()
     for inst in discovered:
         table = directives_for(inst.version)
@@ -188,9 +187,8 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
             main_ini = sapi.main_ini(fs)
             config = IniChain(fs, env=env, version=inst.version).load(main_ini, sapi.scan_dirs())
             known_directives.update(k for k in config.settings if k.startswith('opcache.'))
-            settings = _settings(config, table, directives)
-            shown.update(settings)
             all_settings = _settings(config, table, None)
+            settings = _settings(config, table, directives) if directives else all_settings
             sapi_report = {
                 'php_ini': config.loaded_file,
                 'config_dir': sapi.config_dir,
@@ -208,10 +206,11 @@ def build_report(fs, run_command=None, explicit=None, sapis=None, directives=Non
             if sapi_name == 'fpm' and sapi.fpm_conf:
                 fpm = read_fpm_config(fs, sapi.fpm_conf, env)
                 pools_info = [_pool_report(pool, all_settings, table, None) for pool in fpm.pools]
+                shown_pools = [_pool_report(pool, settings, table, directives) for pool in fpm.pools] if directives else pools_info
                 sapi_report['fpm_conf'] = sapi.fpm_conf
                 sapi_report['fpm_files'] = fpm.files
                 sapi_report['process_control_timeout'] = fpm.get('process_control_timeout', '0')
-                sapi_report['pools'] = [_pool_report(pool, settings, table, directives) for pool in fpm.pools]
+                sapi_report['pools'] = shown_pools
                 for code, path, line, message in fpm.problems:
                     findings.append(_problem(code, message, path, line, inst.id, sapi_name))
             findings.extend(effective_findings(inst.id, inst.version, sapi_name, values, origins, pools_info))
