@@ -16,15 +16,20 @@ import stat
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFSError
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import (
+    ARRAY,
     ENTRY_ARRAY,
     ENTRY_EXTENSION,
     ENTRY_VALUE,
     ENTRY_ZEND_EXTENSION,
     IniParser,
+    section_hash_key,
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import parse_version
 
-DEFAULT_MAX_INI_BYTES = 8 * 1024 * 1024
+# PHP reads an ini file of any size; the engine reads files up to this size (a 50 MB file of
+# comments takes about a second). A larger file is reported with INI_FILE_TOO_LARGE, saying that its
+# values are unknown, and never silently skipped.
+DEFAULT_MAX_INI_BYTES = 512 * 1024 * 1024
 
 
 class Assignment(object):
@@ -68,7 +73,9 @@ class EffectiveConfig(object):
         self.settings = {}              # key -> Assignment (winner, with overridden chain)
         self.extensions = []            # dicts: kind, value, file, line
         self.conditional = []           # dicts: section, key, value, file, line ([PATH=]/[HOST=])
-        self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with
+        self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with; a
+        #                                 [PATH=/x]/[HOST=x] section is the array under its key ('/x'),
+        #                                 its plain entries with the directive as offset
         self.problems = []              # ChainProblem
         self.env_references = []        # dicts: name, file, line, resolved
 
@@ -198,29 +205,50 @@ class IniChain(object):
         try:
             text = self.fs.read_text(path, self.max_bytes)
         except HostFSError as error:
-            code = 'INI_FILE_TOO_LARGE' if 'more than' in error.reason else 'INI_FILE_UNREADABLE'
-            config.problems.append(ChainProblem(code, path, '%s was not analysed: %s' % (path, error.reason)))
+            if 'more than' in error.reason:
+                config.problems.append(ChainProblem(
+                    'INI_FILE_TOO_LARGE', path,
+                    '%s was not analysed (%s), but PHP reads it: the values it sets are unknown, so every directive '
+                    'shown here may be overridden by it' % (path, error.reason)))
+            else:
+                config.problems.append(ChainProblem('INI_FILE_UNREADABLE', path, '%s was not analysed: %s' % (path, error.reason)))
             return None
         if '\x00' in text:
-            config.problems.append(ChainProblem('INI_BINARY_CONTENT', path, '%s contains NUL bytes: it is not an ini text' % path))
+            config.problems.append(ChainProblem(
+                'INI_BINARY_CONTENT', path,
+                '%s contains NUL bytes: PHP reads on past them (a NUL ends a value like a line break), and so does '
+                'the analysis' % path))
+
+        def configuration(name):
+            if name in config.arrays:
+                return ARRAY
+            if name in history:
+                return history[name][-1].value
+            return None
 
         def lookup(name):
-            if name in history:
-                value = history[name][-1].value
-                config.env_references.append({'name': name, 'file': path, 'source': 'directive', 'value': value})
+            value = configuration(name)
+            if value is not None:
+                config.env_references.append({'name': name, 'file': path, 'source': 'directive', 'value': None if value is ARRAY else value})
                 return value
             value = self.env.get(name)
             config.env_references.append({'name': name, 'file': path, 'source': 'environment' if value is not None else 'unset', 'value': value})
             return value
 
-        parser = IniParser(lookup, self._constants, self._var_fallback)
+        parser = IniParser(lookup, self._constants, self._var_fallback, configuration)
         parsed = parser.parse(text)
         config.parsed_files.append(path)
+        sections = dict((name, key) for key, name, dummy in parsed.sections)
+        for key, name, dummy in parsed.sections:
+            # php_ini_parser_cb: the section is an array in the configuration hash (found or created)
+            config.arrays.setdefault(key, [])
         for entry in parsed.entries:
             if entry.kind in (ENTRY_EXTENSION, ENTRY_ZEND_EXTENSION):
                 config.extensions.append({'kind': entry.kind, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.section is not None:
                 config.conditional.append({'section': entry.section, 'key': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
+                if entry.kind == ENTRY_VALUE and sections.get(entry.section) in config.arrays:
+                    config.arrays[sections[entry.section]].append({'offset': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.kind == ENTRY_ARRAY:
                 # One hash for both: key[] replaces a plain value with a new array, and a later
                 # plain assignment replaces the whole array (ZEND_INI_PARSER_POP_ENTRY).
@@ -231,6 +259,9 @@ class IniChain(object):
         for note in parsed.notes:
             if note.kind == 'constant':
                 config.problems.append(ChainProblem('INI_UNRESOLVED_CONSTANT', path, note.message, note.line))
+            elif note.kind in ('unmodelled', 'section'):
+                code = 'INI_UNMODELLED' if note.kind == 'unmodelled' else 'INI_SECTION_KEY_TAKEN'
+                config.problems.append(ChainProblem(code, path, '%s line %d: %s' % (path, note.line, note.message), note.line))
         for error in parsed.errors:
             config.problems.append(ChainProblem(
                 'INI_SYNTAX_ERROR', path,
