@@ -169,6 +169,8 @@ def _table(version83):
 
 # A run of blank and comment lines in INITIAL, read in one step (a 50 MB comment block stays fast).
 _BLANK_LINES_RE = re.compile(r'(?:[ \t]*(?:;[^\r\n]*)?(?:\r\n|\n|\r))+')
+_WORD_RE = re.compile(r'(?:true|on|yes|false|off|none|no|null)[ \t]*', re.IGNORECASE)
+_LABEL_RES = {False: re.compile(_LABEL_82), True: re.compile(_LABEL_83)}
 
 
 class IniEntry(object):
@@ -307,6 +309,7 @@ class _Scanner(object):
         self.state = INITIAL
         self.stack = []
         self.table = _table(version83)
+        self._label = _LABEL_RES[version83]
         self.version83 = version83
         self._line_pos = 0
         self._line = 1
@@ -348,6 +351,9 @@ class _Scanner(object):
                     # blank lines and comments: END_OF_LINE tokens, which the parser skips
                     self.pos = blank.end()
                     return _Token(END_OF_LINE, '', start)
+                token = self._plain_label(start)
+                if token is not None:
+                    return token
             best = None
             for regex, action, nul in self.table[self.state]:
                 match = regex.match(text, start)
@@ -367,6 +373,20 @@ class _Scanner(object):
             token = self._act(action, start, end, match)
             if token is not None:
                 return token
+
+    def _plain_label(self, start):
+        """The common case of INITIAL, decided without trying every rule: a label with more than
+        blanks in it, not followed by '[' and longer than a boolean word there, is the longest match."""
+        match = self._label.match(self.text, start)
+        if match is None or match.end() >= self.length or self.text[match.end()] == '[':
+            return None
+        value = match.group(0)
+        stripped = value.strip(' ')
+        word = _WORD_RE.match(self.text, start)
+        if not stripped or (word is not None and word.end() >= match.end()):
+            return None
+        self.pos = match.end()
+        return _Token(TC_LABEL, stripped, start + len(value) - len(value.lstrip(' ')))
 
     def _runs_into_nul(self, action, match):
         end = match.end()
