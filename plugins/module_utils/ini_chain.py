@@ -231,7 +231,8 @@ class IniChain(object):
             if value is not None:
                 config.env_references.append({'name': name, 'file': path, 'source': 'directive', 'value': None if value is ARRAY else value})
                 return value
-            value = self.env.get(name)
+            # getenv() takes the name as a C string: it ends at a NUL
+            value = self.env.get(name.split('\x00', 1)[0])
             config.env_references.append({'name': name, 'file': path, 'source': 'environment' if value is not None else 'unset', 'value': value})
             return value
 

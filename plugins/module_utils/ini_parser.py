@@ -733,7 +733,8 @@ class IniParser(object):
             return ''
         if value is None:
             self._result.notes.append(IniProblem(line, '${%s} is not set' % name, 'unresolved'))
-            return fallback or ''
+            # the fallback is copied as a C string (strlen): it ends at a NUL
+            return (fallback or '').split('\x00', 1)[0]
         return value
 
     # -- php_ini_parser_cb ----------------------------------------------------------------------
