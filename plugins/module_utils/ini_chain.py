@@ -73,9 +73,11 @@ class EffectiveConfig(object):
         self.settings = {}              # key -> Assignment (winner, with overridden chain)
         self.extensions = []            # dicts: kind, value, file, line
         self.conditional = []           # dicts: section, key, value, file, line ([PATH=]/[HOST=])
-        self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with; a
-        #                                 [PATH=/x]/[HOST=x] section is the array under its key ('/x'),
-        #                                 its plain entries with the directive as offset
+        self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with
+        # PHP keeps a [PATH=/x]/[HOST=x] section as an array under its key ('/x') in the same hash:
+        # key -> entries {'offset': directive, 'sub': None or the offset of directive[...], 'value',
+        # 'file', 'line'} in order (a later entry for the same directive replaces the earlier one)
+        self.section_arrays = {}
         self.problems = []              # ChainProblem
         self.env_references = []        # dicts: name, file, line, resolved
 
@@ -192,8 +194,8 @@ class IniChain(object):
                 if self._read_file(path, config, history):
                     config.scanned_files.append(path)
         for key, chain in history.items():
-            if key in config.arrays:
-                # key[] after the last plain assignment: PHP's configuration hash holds an array.
+            if key in config.arrays or key in config.section_arrays:
+                # key[] or a section after the last plain assignment: PHP's configuration hash holds an array.
                 continue
             winner = chain[-1]
             config.settings[key] = Assignment(winner.value, winner.file, winner.line, list(reversed(chain[:-1])))
@@ -220,7 +222,7 @@ class IniChain(object):
                 'the analysis' % path))
 
         def configuration(name):
-            if name in config.arrays:
+            if name in config.arrays or name in config.section_arrays:
                 return ARRAY
             if name in history:
                 return history[name][-1].value
@@ -242,20 +244,34 @@ class IniChain(object):
         sections = dict((name, key) for key, name, dummy in parsed.sections)
         for key, name, dummy in parsed.sections:
             # php_ini_parser_cb: the section is an array in the configuration hash (found or created)
-            config.arrays.setdefault(key, [])
+            if key not in config.arrays:
+                config.section_arrays.setdefault(key, [])
         for entry in parsed.entries:
             if entry.kind in (ENTRY_EXTENSION, ENTRY_ZEND_EXTENSION):
                 config.extensions.append({'kind': entry.kind, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.section is not None:
                 config.conditional.append({'section': entry.section, 'key': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
-                if entry.kind == ENTRY_VALUE and sections.get(entry.section) in config.arrays:
-                    config.arrays[sections[entry.section]].append({'offset': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
+                target = config.section_arrays.get(sections.get(entry.section))
+                if target is None:
+                    target = config.arrays.get(sections.get(entry.section))
+                    if target is not None and entry.kind == ENTRY_VALUE:
+                        # a section whose key is an array of key[] entries: the entry lands in it
+                        target.append({'offset': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
+                else:
+                    target.append({'offset': entry.key, 'sub': entry.offset if entry.kind == ENTRY_ARRAY else False,
+                                   'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.kind == ENTRY_ARRAY:
                 # One hash for both: key[] replaces a plain value with a new array, and a later
                 # plain assignment replaces the whole array (ZEND_INI_PARSER_POP_ENTRY).
-                config.arrays.setdefault(entry.key, []).append({'offset': entry.offset, 'value': entry.value, 'file': path, 'line': entry.line})
+                item = {'offset': entry.offset, 'value': entry.value, 'file': path, 'line': entry.line}
+                if entry.key in config.section_arrays:
+                    # key[] where the key holds a section: PHP adds to that array
+                    config.section_arrays[entry.key].append(dict(item, offset=entry.offset or None, sub=False))
+                else:
+                    config.arrays.setdefault(entry.key, []).append(item)
             elif entry.kind == ENTRY_VALUE:
                 config.arrays.pop(entry.key, None)
+                config.section_arrays.pop(entry.key, None)
                 history.setdefault(entry.key, []).append(Assignment(entry.value, path, entry.line))
         for note in parsed.notes:
             if note.kind == 'constant':

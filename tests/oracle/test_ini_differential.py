@@ -238,6 +238,44 @@ def _php_array(entries):
     return result
 
 
+def _php_section_array(entries):
+    """The array PHP keeps under a [PATH=]/[HOST=] key: directive => value, directive => array
+    for directive[...] entries inside the section, and elements added by a top-level key[]."""
+    result = []
+    next_index = [0]
+
+    def slot(key):
+        for index, (existing, dummy) in enumerate(result):
+            if existing == key:
+                return index
+        result.append((key, None))
+        return len(result) - 1
+
+    for entry in entries:
+        if entry['sub'] is False:
+            key = entry['offset']
+            if key is None or key == '':
+                key = str(next_index[0])
+            if key.isdigit() and str(int(key)) == key and int(key) >= next_index[0]:
+                next_index[0] = int(key) + 1
+            result[slot(key)] = (key, entry['value'])
+        else:
+            index = slot(entry['offset'])
+            inner = result[index][1]
+            if not isinstance(inner, list):
+                inner = []
+            inner = _php_array([{'offset': k, 'value': v} for k, v in inner] + [{'offset': entry['sub'], 'value': entry['value']}])
+            result[index] = (entry['offset'], inner)
+    return result
+
+
+def engine_array(config, key):
+    """What PHP's get_cfg_var(key) holds when the engine says the key is an array."""
+    if key in config.section_arrays:
+        return _php_section_array(config.section_arrays[key])
+    return _php_array(config.arrays.get(key, []))
+
+
 def _engine(root, main, scan_dirs, env, strip=''):
     chain = IniChain(HostFS(root), env=env, version=PHP_VERSION)
     return chain.load(main[len(strip):] if main else None, [d[len(strip):] if d.startswith(strip + '/') else d for d in scan_dirs])
@@ -280,7 +318,7 @@ def check_tree(php_oracle, tree):
             php_value = php['cfg'][key]
             if isinstance(php_value, list):
                 assert key not in config.settings, '%s\n%s: PHP has an array, engine %r' % (context, key, config.settings[key].value)
-                assert _php_array(config.arrays.get(key, [])) == php_value, '%s\n%s: array' % (context, key)
+                assert engine_array(config, key) == php_value, '%s\n%s: array' % (context, key)
             elif php_value is None:
                 assert key not in config.settings, '%s\n%s: unset in PHP, engine %r' % (context, key, config.settings[key].value)
             else:

@@ -24,7 +24,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import Host
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
 from ansible_collections.phpops.opcache.tests.oracle.php_oracle import OracleError
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import find_fpm_binary
-from ansible_collections.phpops.opcache.tests.oracle.test_ini_differential import PHP_VERSION, _php_array
+from ansible_collections.phpops.opcache.tests.oracle.test_ini_differential import PHP_VERSION, engine_array
 
 KEYS = ['a', 'b', 'c', 'd', 'x', 'y', 'k', 'test', 'q', 't.a', '/x', '', 'example.org', 'memory_limit', 'opcache.enable',
         'opcache.validate_timestamps', 'opcache.memory_consumption', 'opcache.enable_cli', 'opcache.file_cache', 'opcache.jit']
@@ -44,7 +44,7 @@ def load_both(php_oracle, tmp_path, text, main='', name='10-t.ini', env=None):
     env = dict(ENV if env is None else env)
     engine_env = dict(env, PATH='/usr/bin:/bin', PHP_INI_SCAN_DIR=confd)
     config = IniChain(HostFS('/'), env=engine_env, version=PHP_VERSION).load(php_ini, [confd])
-    keys = sorted(set(KEYS) | set(config.settings) | set(config.arrays))
+    keys = sorted(set(KEYS) | set(config.settings) | set(config.arrays) | set(config.section_arrays))
     php = php_oracle.chain(php_ini, confd, keys, env)
     return php, config, keys
 
@@ -55,9 +55,10 @@ def assert_same(php, config, keys, context):
         php_value = php['cfg'][key]
         if isinstance(php_value, list):
             assert key not in config.settings, '%r: %r is an array in PHP' % (context, key)
-            assert _php_array(config.arrays.get(key, [])) == php_value, '%r: array %r' % (context, key)
+            assert engine_array(config, key) == php_value, '%r: array %r' % (context, key)
         elif php_value is None:
-            assert key not in config.settings and key not in config.arrays, '%r: %r unset in PHP' % (context, key)
+            assert key not in config.settings and key not in config.arrays and key not in config.section_arrays, \
+                '%r: %r unset in PHP' % (context, key)
         else:
             assert key in config.settings, '%r: %r = %r in PHP, unset in the engine' % (context, key, php_value)
             assert config.settings[key].value == php_value, '%r: %r' % (context, key)
@@ -94,7 +95,8 @@ BEHAVIOURS = {
                  '[E_ALL]\na=1\n', '[]\na=1\n', '[a\nb]\nc=1', '[sec] trailing\na=1\n', '[sec]a=1\nb=2\n', '[x]]\na=1\n'],
     'special sections': ['[PATH=/x]\na=1\nb=2\n[other]\nc=3\n', '[PATH=/x/]\na=1\n[PATH=/x]\nb=2\n', '[HOST=Example.ORG]\na=1\n',
                          'x=5\n[PATH=x]\nx=1\ny=2\n', 'a=1\n[PATH=]\nb=2\n', '[PATH]\na=1\n[HOST]\nb=2\n', '[path= /x]\na=1\n',
-                         '[PATH=/x]\nextension=foo.so\na=1\n', '[PATH=/x]\na=1\n/x=plain\n'],
+                         '[PATH=/x]\nextension=foo.so\na=1\n', '[PATH=/x]\na=1\n/x=plain\n', '[PATH=/x]\nk[]=1\nk[q]=2\na=1\nk=3\n',
+                         '[PATH=/x]\na=1\n[HOST=]\nb=2\n/x[]=3\n/x[z]=4\n', 'k[]=1\n[PATH=k]\na=2\n', '[PATH=/x]\na=1\n[PATH=/x]\na=2\nb=3\n'],
     'comments and hashes': ['; c\na=1 ; c\n;b=2\n#c=3\n', '# c\na=1\n', 'a=1 # no comment\n', 'a=1;c\nb=2;\n', '\t ; c\n  a = 1  \n'],
     'names': ['a.b-c=1\na/b=2\na:b=3\n@x=4\na b=5\n', 'a]b=1\nc=2\n', 'a?b=1\n', 'a{b=1\n', 'a&b=1\n', 'a"b=1\n', 'a!b=1\n',
               'é=1\n☃=2\n', '  spaced  =  v  \n'],
@@ -205,3 +207,18 @@ def test_variable_naming_an_array(php_oracle, tmp_path, text):
     config = IniChain(HostFS('/'), version=PHP_VERSION).load(os.path.join(root, 'php.ini'), [confd])
     unknown = [p for p in config.problems if p.code == 'INI_UNMODELLED']
     assert len(unknown) == 1 and 'unknown' in unknown[0].message
+
+
+ACROSS_FILES = [
+    ('[PATH=/x]\na=1\n', '/x[]=5\n/x[q]=6\nb=${a}\n'),           # key[] adds to the section's array
+    ('[PATH=/x]\na=1\n', '/x=plain\n[PATH=/x]\nb=2\n'),          # a plain value replaces it; the next section keeps out
+    ('/x=plain\n', '[PATH=/x]\na=1\nb=2\n'),                      # the key holds a value: entries stay top-level
+    ('k[]=1\n', '[PATH=k]\na=2\n'),                               # the key holds key[] entries: the section adds to them
+    ('[HOST=Example.org]\na=1\n', '[host=EXAMPLE.ORG]\nb=2\n'),    # the same host key, case-insensitive
+]
+
+
+@pytest.mark.parametrize('main, text', ACROSS_FILES, ids=[repr(c) for c in ACROSS_FILES])
+def test_section_keys_across_files(php_oracle, tmp_path, main, text):
+    php, config, keys = load_both(php_oracle, tmp_path, text, main=main)
+    assert_same(php, config, keys, (main, text))
