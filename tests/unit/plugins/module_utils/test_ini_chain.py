@@ -204,3 +204,16 @@ def test_non_files_are_skipped(tmp_path):
     config = _load(tmp_path, None, ['/c'])
     assert config.scanned_files == ['/c/h.ini']
     assert sorted(p.file for p in config.problems if p.code == 'SCAN_FILE_SKIPPED') == ['/c/d.ini', '/c/f.ini', '/c/g.ini']
+
+
+def test_scanner_follows_the_installation_version(tmp_path):
+    """PHP 8.3 added ${name:-fallback} (and stopped taking ']' in names): the chain reads each
+    installation with the scanner of its own version; an unknown version gets the newest."""
+    _write(tmp_path, '/c/10.ini', 'a=${NOPE:-fb}\nb]x=1\nc=2\n')
+    results = {}
+    for version in ('8.2', '8.2.36', '8.3.0', '8.4', None):
+        config = _load(tmp_path, None, ['/c'], version=version)
+        results[version] = (config.values(), config.scanned_files, [p.code for p in config.problems])
+    php82 = ({'a': '', 'b]x': '1', 'c': '2'}, ['/c/10.ini'], [])
+    php83 = ({'a': 'fb'}, [], ['INI_SYNTAX_ERROR'])
+    assert results == {'8.2': php82, '8.2.36': php82, '8.3.0': php83, '8.4': php83, None: php83}
