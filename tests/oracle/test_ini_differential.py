@@ -126,6 +126,27 @@ def values(draw):
     return text
 
 
+COMMENT_LINES = ['; t.a = 9', ';', '  ; comment é', 't.c = 3 ; trailing']
+HASH_LINES = ['# t.a = 8', '#', '#comment']
+BLANK_LINES = ['', ' ', '\t']
+SECTION_LINES = ['[opcache]', '[PATH=/var/www]', '[HOST=example.org]', '[path=/srv/]', '[PATH]', '[ PATH=/x ]', '[Host=a.b]',
+                 '[opcache ]', '[PHP]', '["PATH=/q"]', '[hostile]', '[x;y]', '[PATH=]', '[HOST=Example.ORG/]', '[PATH=${MEM}]',
+                 '[sec] ; c', '[a]]']
+EXTENSION_LINES = ['extension=phpops_nonexistent.so', 'zend_extension=phpops_nonexistent_z.so', 'Extension = phpops_missing',
+                   'extension=${MEM}']
+ERROR_LINES = ['= x', 't.a=b=c', 't.b = "unterminated', '[unterminated', 't.c=(1', 't.a=${}', 't.b=x)', "t.a=y'", 't.c = on off',
+               'true = 1', 't.a=1 2 "x', 't.a = ; c', 't.b =\t; c', 't.a==', 't.b= =', 't.c=${x:-"y"}', 't.a=${x;y}',
+               't.b=${x(y}', 't.c=${x$y}', 't.a=${u:-${v:-w}}', 't.arr[', 't.b=${', 't.a=1\x002', 't.b=\x00', '\x00t.c=1',
+               't.c="a\x002"', 't.a', 't.a ; c', 'null', 't.b = # c']
+ARRAY_OFFSETS = ['', '', 'k', '0', '5', 'x y', ' k ', '" q "', "'r'", '${MEM}', '${UNSET_VAR}', 'E_ALL', '"${t.a}"', '05', '-1',
+                 'a;b', ' ']
+# assignment forms that end differently (for the last-line test; the generator builds many more)
+VALUE_LINES = ['t.a=', 't.a =', 't.a = 1', 't.a=on', 't.a=E_ALL & ~E_NOTICE', 't.a="x"', "t.a='x'", 't.a = "x" y', 't.a=${MEM}',
+               't.a="${MEM}"', 't.a=(1|2)', 't.a=~1', 't.a=C:\\php\\ext', 't.a="C:\\php\\"', 't.a=a:b', 't.a=x$y',
+               't.arr[] = 1', 't.arr[k]=', 't.arr[" k "] = x']
+FIXED_LINES = COMMENT_LINES + HASH_LINES + BLANK_LINES + SECTION_LINES + EXTENSION_LINES + ERROR_LINES + VALUE_LINES
+
+
 @st.composite
 def lines(draw):
     kind = draw(st.sampled_from(['assign'] * 8 + ['array', 'comment', 'hash', 'blank', 'section', 'extension', 'error']))
@@ -135,27 +156,10 @@ def lines(draw):
                               draw(st.sampled_from(['', ' ', '\t'])), draw(values()))
     if kind == 'array':
         key = draw(st.sampled_from(ARRAY_KEYS + ['t.B']))
-        offset = draw(st.sampled_from(['', '', 'k', '0', '5', 'x y', ' k ', '" q "', "'r'", '${MEM}', '${UNSET_VAR}', 'E_ALL',
-                                       '"${t.a}"', '05', '-1', 'a;b', ' ']))
-        return '%s[%s] = %s' % (key, offset, draw(values()))
-    if kind == 'comment':
-        return draw(st.sampled_from(['; t.a = 9', ';', '  ; comment é', 't.c = 3 ; trailing']))
-    if kind == 'hash':
-        return draw(st.sampled_from(['# t.a = 8', '#', '#comment']))
-    if kind == 'blank':
-        return draw(st.sampled_from(['', ' ', '\t']))
-    if kind == 'section':
-        return draw(st.sampled_from(['[opcache]', '[PATH=/var/www]', '[HOST=example.org]', '[path=/srv/]', '[PATH]',
-                                     '[ PATH=/x ]', '[Host=a.b]', '[opcache ]', '[PHP]', '["PATH=/q"]', '[hostile]',
-                                     '[x;y]', '[PATH=]', '[HOST=Example.ORG/]', '[PATH=${MEM}]', '[sec] ; c', '[a]]']))
-    if kind == 'extension':
-        return draw(st.sampled_from(['extension=phpops_nonexistent.so', 'zend_extension=phpops_nonexistent_z.so',
-                                     'Extension = phpops_missing', 'extension=${MEM}']))
-    return draw(st.sampled_from(['= x', 't.a=b=c', 't.b = "unterminated', '[unterminated', 't.c=(1', 't.a=${}',
-                                 't.b=x)', "t.a=y'", 't.c = on off', 'true = 1', 't.a=1 2 "x', 't.a = ; c', 't.b =\t; c',
-                                 't.a==', 't.b= =', 't.c=${x:-"y"}', 't.a=${x;y}', 't.b=${x(y}', 't.c=${x$y}',
-                                 't.a=${u:-${v:-w}}', 't.arr[', 't.b=${', 't.a=1\x002', 't.b=\x00', '\x00t.c=1', 't.c="a\x00b"',
-                                 't.a', 't.a ; c', 'null', 't.b = # c']))
+        return '%s[%s] = %s' % (key, draw(st.sampled_from(ARRAY_OFFSETS)), draw(values()))
+    pools = {'comment': COMMENT_LINES, 'hash': HASH_LINES, 'blank': BLANK_LINES, 'section': SECTION_LINES,
+             'extension': EXTENSION_LINES, 'error': ERROR_LINES}
+    return draw(st.sampled_from(pools[kind]))
 
 
 TRAILING = ['', '', '', ' ', '\t', ' \t ', '  ']

@@ -24,9 +24,9 @@ from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import Host
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
 from ansible_collections.phpops.opcache.tests.oracle.php_oracle import OracleError
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import find_fpm_binary
-from ansible_collections.phpops.opcache.tests.oracle.test_ini_differential import PHP_VERSION, engine_array
+from ansible_collections.phpops.opcache.tests.oracle.test_ini_differential import FIXED_LINES, PHP_VERSION, engine_array
 
-KEYS = ['a', 'b', 'c', 'd', 'x', 'y', 'k', 'test', 'q', 't.a', '/x', '', 'example.org', 'memory_limit', 'opcache.enable',
+KEYS = ['a', 'b', 'c', 'd', 'x', 'y', 'k', 'test', 'q', 't.a', 't.b', 't.c', 't.arr', '/var/www', '/srv', 'a.b', '/q', '/x', '', 'example.org', 'memory_limit', 'opcache.enable',
         'opcache.validate_timestamps', 'opcache.memory_consumption', 'opcache.enable_cli', 'opcache.file_cache', 'opcache.jit']
 ENV = {'HOME_X': '/home/x', 'MEM': '256', 'EMPTY': ''}
 
@@ -222,3 +222,16 @@ ACROSS_FILES = [
 def test_section_keys_across_files(php_oracle, tmp_path, main, text):
     php, config, keys = load_both(php_oracle, tmp_path, text, main=main)
     assert_same(php, config, keys, (main, text))
+
+
+LAST_LINE_ENDS = ['', '\n', '\r\n', '\r', ' \t', ' \t\n', '\t\r']
+LAST_LINES = [(form, end) for form in FIXED_LINES for end in LAST_LINE_ENDS]
+
+
+@pytest.mark.parametrize('form, end', LAST_LINES, ids=['%r+%r' % c for c in LAST_LINES])
+def test_every_line_form_as_the_last_line(php_oracle, tmp_path, form, end):
+    """Every fixed line form of the differential generator as the last line of a file, with and
+    without a line end, after trailing blanks; a file with a BOM and a first line before it."""
+    text = '\ufeff' + 't.b=1\r\n' + form + end if len(form) % 3 == 0 else 't.b=1\n' + form + end
+    php, config, keys = load_both(php_oracle, tmp_path, text)
+    assert_same(php, config, keys, text)
