@@ -22,7 +22,6 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import (
     ENTRY_VALUE,
     ENTRY_ZEND_EXTENSION,
     IniParser,
-    section_hash_key,
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import parse_version
 

@@ -26,7 +26,8 @@ from ansible_collections.phpops.opcache.tests.oracle.php_oracle import OracleErr
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import find_fpm_binary
 from ansible_collections.phpops.opcache.tests.oracle.test_ini_differential import FIXED_LINES, PHP_VERSION, engine_array
 
-KEYS = ['a', 'b', 'c', 'd', 'x', 'y', 'k', 'test', 'q', 't.a', 't.b', 't.c', 't.arr', '/var/www', '/srv', 'a.b', '/q', '/x', '', 'example.org', 'memory_limit', 'opcache.enable',
+KEYS = ['a', 'b', 'c', 'd', 'x', 'y', 'k', 'test', 'q', 't.a', 't.b', 't.c', 't.arr', '/var/www', '/srv', 'a.b', '/q', '/x', '',
+        'example.org', 'memory_limit', 'opcache.enable',
         'opcache.validate_timestamps', 'opcache.memory_consumption', 'opcache.enable_cli', 'opcache.file_cache', 'opcache.jit']
 ENV = {'HOME_X': '/home/x', 'MEM': '256', 'EMPTY': ''}
 

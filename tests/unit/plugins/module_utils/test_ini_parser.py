@@ -235,8 +235,8 @@ NUL_CASES = [
     # PHP 8.2: in a name it is a name character
     ('a=1\n\x00b=2\n', [('a', '1', 1, None, V, None), ('\x00b', '2', 2, None, V, None)]),
     # inside quotes and comments it is kept / skipped like any character
-    ('a="x\x00y"\nb=\'p\x00q\'\n; c\x00c\nc=3', [('a', 'x\x00y', 1, None, V, None), ('b', 'p\x00q', 2, None, V, None),
-                                            ('c', '3', 4, None, V, None)]),
+    ('a="x\x00y"\nb=\'p\x00q\'\n; c\x00c\nc=3',
+     [('a', 'x\x00y', 1, None, V, None), ('b', 'p\x00q', 2, None, V, None), ('c', '3', 4, None, V, None)]),
 ]
 
 
@@ -255,8 +255,8 @@ def test_array_offsets_are_values():
 
 def test_version_switch_var_fallback():
     # PHP 8.2: ':-' is part of the name (never set); a '"' in the name is an error
-    assert _whole('a=${NOPE:-fb}\nb=${MEM:-1}\n') == ([('a', '', 1, None, V, None), ('b', '', 2, None, V, None)], [],
-                                                       [('unresolved', 1), ('unresolved', 2)])
+    expected = ([('a', '', 1, None, V, None), ('b', '', 2, None, V, None)], [], [('unresolved', 1), ('unresolved', 2)])
+    assert _whole('a=${NOPE:-fb}\nb=${MEM:-1}\n') == expected
     assert _whole('b=${x:-"y"}\nc=2')[:2] == ([], [(1, EOF_EXPECTING % '}')])
     assert _whole('a=${u:-${v:-w}}\nc=2')[:2] == ([], [(1, EOF_EXPECTING % '}')])
     # PHP 8.3+: the fallback is a value (constants expanded, quotes, nested ${})
