@@ -720,7 +720,7 @@ class IniParser(object):
             fallback = self._string_list(expand_constants=True) if self._starts_string_list(following) else ''
             close = self._next()
         if close.type != '}':
-            self._fail(close, "'}'")
+            self._fail(close, "TC_FALLBACK or '}'" if self._var_fallback and fallback is None else "'}'")
         line = self._line(start)
         if name in self._local:
             value = self._local[name]
