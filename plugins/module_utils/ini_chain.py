@@ -74,8 +74,9 @@ class EffectiveConfig(object):
         self.conditional = []           # dicts: section, key, value, file, line ([PATH=]/[HOST=])
         self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with
         # PHP keeps a [PATH=/x]/[HOST=x] section as an array under its key ('/x') in the same hash:
-        # key -> entries {'offset': directive, 'sub': None or the offset of directive[...], 'value',
-        # 'file', 'line'} in order (a later entry for the same directive replaces the earlier one)
+        # key -> entries {'offset': directive, 'sub': False for a plain entry, else the offset of
+        # directive[...] (None for []), 'value', 'file', 'line'} in order (a later entry for the same
+        # directive replaces the earlier one; a top-level key[] adds {'offset': its offset, 'sub': False})
         self.section_arrays = {}
         self.problems = []              # ChainProblem
         self.env_references = []        # dicts: name, file, line, resolved
