@@ -84,9 +84,9 @@ _NEWLINE = r'(?:\r\n|\n|\r)'
 _LABEL_82 = r'[^=\n\r\t;&|^$~(){}!"\[]+'              # PHP 8.2: NUL and ']' are label characters
 _LABEL_83 = r'[^=\n\r\t;&|^$~(){}!"\[\]\x00]+'        # PHP 8.3: LABEL_CHAR
 _LITERAL_DOLLAR = r'\$(?:\\[\s\S]|[^{\x00])'
-_VALUE_CHARS = r'(?:[^$= \t\n\r;&|^~()!"\'\x00]|' + _LITERAL_DOLLAR + r')+'
-_SECTION_VALUE_CHARS = r'(?:[^$\n\r;"\'\]\\]|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
-_FALLBACK_CHARS = r'(?:[^$\n\r;"\'}\\]|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
+_VALUE_CHARS = r'(?:[^$= \t\n\r;&|^~()!"\'\x00]+|' + _LITERAL_DOLLAR + r')+'
+_SECTION_VALUE_CHARS = r'(?:[^$\n\r;"\'\]\\]+|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
+_FALLBACK_CHARS = r'(?:[^$\n\r;"\'}\\]+|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
 _CONSTANT = r'[a-zA-Z_][a-zA-Z0-9_]*'
 _NUMBER = r'-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
 _TOKENS = r'[:,.\[\]"\'()&|^+\-/*=%$!~<>?@{}]'
@@ -171,6 +171,7 @@ def _table(version83):
 _BLANK_LINES_RE = re.compile(r'(?:[ \t]*(?:;[^\r\n]*)?(?:\r\n|\n|\r))+')
 _WORD_RE = re.compile(r'(?:true|on|yes|false|off|none|no|null)[ \t]*', re.IGNORECASE)
 _LABEL_RES = {False: re.compile(_LABEL_82), True: re.compile(_LABEL_83)}
+_DQ_TEXT_RE = re.compile(r'(?:[^"$\\]+|\$(?!\{)|\\(?="(?:[\r\n]|\Z))|\\[\s\S]|\\\Z)*')
 
 
 class IniEntry(object):
@@ -264,20 +265,13 @@ def int_operand(text):
     return number - 2 ** 32 if number >= 2 ** 31 else number
 
 
+_ESCAPE_RE = re.compile(r'\\(["\\\\$])|(\\[\s\S])')
+
+
 def _unescape_double_quoted(text):
-    """zend_ini_escape_string: ``\\"``, ``\\\\`` and ``\\$`` lose their backslash, nothing else."""
-    out = []
-    i = 0
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == '\\' and i + 1 < length and text[i + 1] in '"\\$':
-            out.append(text[i + 1])
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return ''.join(out)
+    """zend_ini_escape_string: a backslash and the character after it are read as a pair; ``\\"``,
+    ``\\\\`` and ``\\$`` lose their backslash, every other pair is kept."""
+    return _ESCAPE_RE.sub(r'\1\2', text) if '\\' in text else text
 
 
 def section_hash_key(name):
@@ -497,28 +491,12 @@ class _Scanner(object):
         return i
 
     def _double_quoted(self, start):
-        """<ST_DOUBLE_QUOTES>[^]: up to a '"' or a '${'; a '\\"' right before a line end (or the end
-        of the text) is a backslash followed by the closing quote."""
-        text = self.text
-        length = self.length
-        i = start
-        while i < length:
-            char = text[i]
-            i += 1
-            if char == '"':
-                i -= 1
-                break
-            if char == '$' and i < length and text[i] == '{':
-                i -= 1
-                break
-            if char == '\\' and i < length:
-                escaped = text[i]
-                i += 1
-                if escaped == '"' and (i >= length or text[i] in '\r\n'):
-                    i -= 1
-                    break
-        self.pos = i
-        return _Token(TC_QUOTED_STRING, _unescape_double_quoted(text[start:i]), start)
+        """<ST_DOUBLE_QUOTES>[^]: up to a '"' or a '${'; a backslash takes the next character with
+        it, except a '\\"' right before a line end (or the end of the text): a backslash, then the
+        closing quote (Windows paths)."""
+        end = _DQ_TEXT_RE.match(self.text, start).end()
+        self.pos = end
+        return _Token(TC_QUOTED_STRING, _unescape_double_quoted(self.text[start:end]), start)
 
 
 class IniParser(object):

@@ -312,3 +312,12 @@ def test_host_dependent_constants_are_reported():
     entries, errors, notes = _whole('a=PHP_BINARY\nb=PHP_EXTENSION_DIR "/x"\nc=M_PI\n')
     assert [e[1] for e in entries] == ['PHP_BINARY', 'PHP_EXTENSION_DIR/x', 'M_PI']
     assert notes == [('constant', 1), ('constant', 2)]
+
+
+@pytest.mark.parametrize('text, value', [
+    ('a="x\\"y"\n', 'x"y'), ('a="p\\\\q"\n', 'p\\q'), ('a="r\\$s"\n', 'r$s'), ('a="t\\nu"\n', 't\\nu'),
+    ('a="\\\\\\"x"\n', '\\"x'), ('a="\\a\\"\n', '\\a\\'), ('a="x\\${MEM}"\n', 'x${MEM}'), ('a="x$y"\n', 'x$y'),
+    ('a="x\\\n"\n', 'x\\\n'), ('a="x\\\\"\n', 'x\\'),
+])
+def test_double_quote_escapes(text, value):
+    assert _whole(text)[:2] == ([('a', value, 1, None, V, None)], [])
