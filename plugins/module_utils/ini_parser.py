@@ -372,6 +372,10 @@ class _Scanner(object):
         """The common case of INITIAL, decided without trying every rule: a label with more than
         blanks in it, not followed by '[' and longer than a boolean word there, is the longest match."""
         match = self._label.match(self.text, start)
+        if match is not None and match.end() >= self.length and not self.version83:
+            # PHP 8.2's label takes the final NUL too: the end of input (as the rule table says)
+            self.pos = self.length
+            return _Token(END, '', start)
         if match is None or match.end() >= self.length or self.text[match.end()] == '[':
             return None
         value = match.group(0)

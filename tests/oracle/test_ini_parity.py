@@ -164,10 +164,10 @@ def test_fifty_megabytes_of_comments(php_oracle, tmp_path, comment):
     assert_same(php, config, keys, '50 MB of %s comments' % comment)
     winner = config.settings['opcache.validate_timestamps']
     assert (winner.value, winner.file, winner.line) == ('0', str(tmp_path / 'conf.d' / '99-big.ini'), count + 1)
-    assert time.time() - started < 30
+    assert time.time() - started < 60
     engine_only = time.time()
     IniChain(HostFS('/'), version=PHP_VERSION).load(None, [str(tmp_path / 'conf.d')])
-    assert time.time() - engine_only < 10
+    assert time.time() - engine_only < 20            # about 1 s (;) to 4 s (#) on an idle 2-core machine
 
 
 def test_file_above_the_read_limit_is_a_finding_not_a_winner(php_oracle, tmp_path):

@@ -167,7 +167,7 @@ def test_huge_file_is_read_like_php(tmp_path):
     _write(tmp_path, '/c/05.ini', 'opcache.validate_timestamps=1\n')
     started = time.time()
     config = _load(tmp_path, None, ['/c'], version='8.2.36')
-    assert time.time() - started < 5
+    assert time.time() - started < 20             # about 1 s on an idle 2-core machine; the bound allows a loaded one
     assert config.problems == []
     winner = config.settings['opcache.validate_timestamps']
     assert (winner.value, winner.file, winner.line) == ('0', '/c/10-huge.ini', 50 * 1024 * 1024 // len(line) + 1)
@@ -190,7 +190,7 @@ def test_sparse_nul_file_is_read_fast(tmp_path):
     _write(tmp_path, '/c/20.ini', 't.b=2\n')
     started = time.time()
     config = _load(tmp_path, None, ['/c'], version='8.2.36')
-    assert time.time() - started < 5
+    assert time.time() - started < 20
     assert [p.code for p in config.problems] == ['INI_BINARY_CONTENT']
     assert config.values() == {'t.a': '1', 't.b': '2'}
     assert config.scanned_files == ['/c/10-nul.ini', '/c/20.ini']
