@@ -154,20 +154,14 @@ def test_nul_byte_file_with_php_fpm(tmp_path, text):
 
 @pytest.mark.parametrize('comment', [';', '#'])
 def test_fifty_megabytes_of_comments(php_oracle, tmp_path, comment):
-    """Issue 9: 50 MB of comments, then a setting; PHP reads it, so does the engine, in seconds."""
+    """Issue 9: 50 MB of comments, then a setting; PHP reads it, and so does the engine."""
     line = comment + ' ' + 'x' * 77 + '\n'
     count = 50 * 1024 * 1024 // len(line)
     text = (line * count + 'opcache.validate_timestamps=0\n').encode()
-    import time
-    started = time.time()
     php, config, keys = load_both(php_oracle, tmp_path, text, main='opcache.validate_timestamps=1\n', name='99-big.ini')
     assert_same(php, config, keys, '50 MB of %s comments' % comment)
     winner = config.settings['opcache.validate_timestamps']
     assert (winner.value, winner.file, winner.line) == ('0', str(tmp_path / 'conf.d' / '99-big.ini'), count + 1)
-    assert time.time() - started < 60
-    engine_only = time.time()
-    IniChain(HostFS('/'), version=PHP_VERSION).load(None, [str(tmp_path / 'conf.d')])
-    assert time.time() - engine_only < 20            # about 1 s (;) to 4 s (#) on an idle 2-core machine
 
 
 def test_file_above_the_read_limit_is_a_finding_not_a_winner(php_oracle, tmp_path):

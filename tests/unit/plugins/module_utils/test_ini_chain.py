@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, php_constants, split_scan_dir
@@ -159,15 +158,13 @@ def test_binary_garbage_file(tmp_path):
 
 
 def test_huge_file_is_read_like_php(tmp_path):
-    """PHP reads a conf.d file of any size; so does the engine, fast on long comment runs."""
+    """PHP reads a conf.d file of any size; so does the engine (its speed: bench/run engine)."""
     local = _write(tmp_path, '/c/10-huge.ini', '')
     line = '; ' + 'x' * 77 + '\n'
     with open(local, 'w') as handle:
         handle.write(line * (50 * 1024 * 1024 // len(line)) + 'opcache.validate_timestamps=0\n')
     _write(tmp_path, '/c/05.ini', 'opcache.validate_timestamps=1\n')
-    started = time.time()
     config = _load(tmp_path, None, ['/c'], version='8.2.36')
-    assert time.time() - started < 20             # about 1 s on an idle 2-core machine; the bound allows a loaded one
     assert config.problems == []
     winner = config.settings['opcache.validate_timestamps']
     assert (winner.value, winner.file, winner.line) == ('0', '/c/10-huge.ini', 50 * 1024 * 1024 // len(line) + 1)
@@ -183,14 +180,12 @@ def test_file_above_the_limit_is_reported_as_unknown(tmp_path):
     assert config.scanned_files == ['/c/20.ini']
 
 
-def test_sparse_nul_file_is_read_fast(tmp_path):
+def test_sparse_nul_file_is_read(tmp_path):
     local = _write(tmp_path, '/c/10-nul.ini', 't.a=1\n')
     with open(local, 'r+b') as handle:
         handle.truncate(50 * 1024 * 1024)           # sparse: 50 MB of NUL bytes after the first line
     _write(tmp_path, '/c/20.ini', 't.b=2\n')
-    started = time.time()
     config = _load(tmp_path, None, ['/c'], version='8.2.36')
-    assert time.time() - started < 20
     assert [p.code for p in config.problems] == ['INI_BINARY_CONTENT']
     assert config.values() == {'t.a': '1', 't.b': '2'}
     assert config.scanned_files == ['/c/10-nul.ini', '/c/20.ini']
