@@ -141,10 +141,13 @@ live:
       C(status) (memory, interned strings, statistics with C(start_time), C(last_restart_time), C(manual_restarts),
       C(restart_pending), C(cache_full), JIT), C(restart_pending_for) (when a restart was pending, the status is read again
       a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
-      from the running one),
+      from the running one: C(directive), C(running) and C(disk), the value in effect on each side with the default filled
+      in when the files do not set it, C(running_origin) and C(disk_origin) (V(ini) or V(default)), C(evidence)),
       C(stale_scripts) (with O(verify_paths)), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
-      (V(ini), V(default), V(php_value), V(php_admin_value), V(runtime)) and C(access).
+      (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value), V(php_admin_flag), V(runtime) for C(ini_set()),
+      C(.user.ini) or a C([PATH=]) section), C(file) and C(line) (the pool file line of a pool origin, else null),
+      C(access), C(global_value) and C(cfg_value).
     - C(not_running) lists FPM installations without a running master.
   returned: when the live view ran
   type: dict

@@ -119,7 +119,9 @@ def _master_report(fs, master, report, options, findings):
         entry['warnings'] = site['warnings']
         entry['worker_pid'] = data.get('pid')
         entry['worker_uid'] = proc_uid(options.proc, data.get('pid')) if data.get('pid') else None
-        entry['settings'] = pool_settings(data, table)
+        if version is None and data.get('php_version'):
+            table = directives_for(data['php_version'])  # the defaults of the PHP that runs
+        entry['settings'] = pool_settings(data, table, spec.overrides)
         entry['open_basedir'] = (data.get('other_ini') or {}).get('open_basedir', {}).get('local')
         if data.get('status_error') == 'false':
             restrict = (entry['settings'].get('opcache.restrict_api') or {}).get('value')
@@ -236,10 +238,11 @@ def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, ins
     disk = _disk_chain(fs, master, data, sapi, result['version'])
     running_cfg = dict((k, v.get('cfg')) for k, v in (data.get('ini') or {}).items())
     disk_values = dict((k, a.value) for k, a in disk.settings.items() if k.startswith('opcache.'))
-    result['drift'] = chain_drift(running_cfg, disk_values, table)
+    live_values = dict((k, v.get('global')) for k, v in (data.get('ini') or {}).items())
+    result['drift'] = chain_drift(running_cfg, disk_values, table, live_values)
     for item in result['drift']:
         assignment = disk.settings.get(item['directive'])
-        where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files'
+        where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files (the default applies)'
         item['evidence'] = where
         findings.append(_finding('LIVE_DRIFT', 'warning', 'php-fpm master %d (%s) runs %s=%r but the ini files now give %r (%s): reload php-fpm to apply'
                                  % (master.pid, master.config, item['directive'], item['running'], item['disk'], where),

@@ -121,6 +121,35 @@ def test_classify_origin(local, glob, access, cfg, native, origin):
     assert live_drift.classify_origin(local, glob, access, cfg, native) == origin
 
 
+@pytest.mark.parametrize('local, access, cfg, native, override, default, vtype, origin', [
+    # issue 11: php_value over a directive the files do not set was "default"
+    ('7', 7, None, 'PHP_INI_ALL', ('php_value', '7', '/p.conf', 9), '2', 'int', 'php_value'),
+    ('7', 7, None, 'PHP_INI_ALL', None, '2', 'int', 'php_value'),            # the pool file no longer says it
+    ('2', 7, None, 'PHP_INI_ALL', None, '2', 'int', 'default'),
+    ('0', 7, '0', 'PHP_INI_ALL', ('php_value', '0', '/p.conf', 9), '2', 'int', 'php_value'),   # same value as the ini: the pool line wins
+    ('1', 7, None, 'PHP_INI_ALL', ('php_flag', 'on', '/p.conf', 9), '0', 'bool', 'php_flag'),
+    ('1', 4, None, 'PHP_INI_ALL', ('php_admin_flag', 'yes', '/p.conf', 9), '0', 'bool', 'php_admin_flag'),
+    ('0', 4, None, 'PHP_INI_ALL', ('php_admin_value', '0', '/p.conf', 9), '1', 'bool', 'php_admin_value'),
+    ('7', 7, None, 'PHP_INI_ALL', ('php_value', '60', '/p.conf', 9), '2', 'int', 'php_value'),   # drift: still the pool's
+    ('0', 7, '0', 'PHP_INI_ALL', ('php_value', '60', '/p.conf', 9), '2', 'int', 'ini'),          # not applied yet: the ini's
+])
+def test_classify_origin_with_the_pool_file(local, access, cfg, native, override, default, vtype, origin):
+    assert live_drift.classify_origin(local, local, access, cfg, native, override, default, vtype) == origin
+
+
+def test_pool_settings_name_the_pool_line():
+    data = {'ini': {'opcache.revalidate_freq': {'local': '7', 'global': '7', 'access': 7, 'cfg': None},
+                    'opcache.validate_timestamps': {'local': '0', 'global': '0', 'access': 4, 'cfg': None},
+                    'opcache.enable': {'local': '1', 'global': '1', 'access': 7, 'cfg': None}}}
+    overrides = {'opcache.revalidate_freq': ('php_value', '7', '/etc/php/8.2/fpm/pool.d/ceobar.conf', 12),
+                 'opcache.validate_timestamps': ('php_admin_value', '0', '/etc/php/8.2/fpm/pool.d/ceobar.conf', 11)}
+    settings = live_drift.pool_settings(data, TABLE, overrides)
+    assert settings['opcache.revalidate_freq'] == {'value': '7', 'origin': 'php_value', 'access': 7, 'global_value': '7', 'cfg_value': None,
+                                                   'file': '/etc/php/8.2/fpm/pool.d/ceobar.conf', 'line': 12}
+    assert (settings['opcache.validate_timestamps']['origin'], settings['opcache.validate_timestamps']['line']) == ('php_admin_value', 11)
+    assert (settings['opcache.enable']['origin'], settings['opcache.enable']['file']) == ('default', None)
+
+
 def test_values_equal():
     assert live_drift.values_equal('opcache.enable', '1', 'On', 'bool')
     assert live_drift.values_equal('opcache.enable', '', '0', 'bool')
@@ -134,10 +163,20 @@ def test_chain_drift():
     running = {'opcache.memory_consumption': '64', 'opcache.enable': '1', 'opcache.max_accelerated_files': '4000', 'opcache.jit': None}
     disk = {'opcache.memory_consumption': '96', 'opcache.enable': 'On', 'opcache.jit': 'tracing', 'date.timezone': 'UTC'}
     assert live_drift.chain_drift(running, disk, TABLE) == [
-        {'directive': 'opcache.jit', 'running': None, 'disk': 'tracing'},
-        {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None},
-        {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96'},
+        {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': '10000', 'running_origin': 'ini', 'disk_origin': 'default'},
+        {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96', 'running_origin': 'ini', 'disk_origin': 'ini'},
     ]
+
+
+def test_chain_drift_shows_the_running_default():
+    # issue 11: the master runs the default 128 and the files now say 96: never "running": null
+    drift = live_drift.chain_drift({'opcache.memory_consumption': None}, {'opcache.memory_consumption': '96'}, TABLE)
+    assert drift == [{'directive': 'opcache.memory_consumption', 'running': '128', 'disk': '96', 'running_origin': 'default', 'disk_origin': 'ini'}]
+    # the files now spell out the default the master already runs: a reload changes nothing
+    assert live_drift.chain_drift({'opcache.memory_consumption': None}, {'opcache.memory_consumption': '128'}, TABLE) == []
+    # a directive PHP's table does not know: the value the probe saw
+    assert live_drift.chain_drift({'opcache.future': None}, {'opcache.future': '3'}, TABLE, {'opcache.future': '1'}) == [
+        {'directive': 'opcache.future', 'running': '1', 'disk': '3', 'running_origin': 'default', 'disk_origin': 'ini'}]
 
 
 def test_pool_drift():

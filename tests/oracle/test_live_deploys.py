@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, phpops.opcache contributors
+"""Oracle (issue 11): the live view against a REAL private php-fpm in the cases deploys create.
+
+One master (``-c <dir>/php.ini`` with ``opcache.file_update_protection = 0``; no
+``opcache.memory_consumption`` and no ``opcache.revalidate_freq`` in its files) with the pools:
+``www`` (nothing set), ``ceobar`` (the issue's pool: ``php_admin_value[opcache.validate_timestamps]=0``
+and ``php_value[opcache.revalidate_freq]=7``), ``flags`` (php_flag, php_admin_flag and a php_value
+equal to the ini's value) and ``rt`` (an auto_prepend_file that calls ``ini_set``).
+The private master runs in the foreground as a child of the test; the system's FPM is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import opcache_ini, write_file
+
+POOLS = {
+    'www': '',
+    'ceobar': 'php_admin_value[opcache.validate_timestamps] = 0\nphp_value[opcache.revalidate_freq] = 7',
+    'flags': 'php_flag[opcache.revalidate_path] = on\nphp_admin_flag[opcache.dups_fix] = yes\nphp_value[opcache.file_update_protection] = 0',
+    'rt': 'php_admin_value[auto_prepend_file] = %(base)s/prepend.php',
+}
+
+
+@pytest.fixture(scope='module')
+def env():
+    if not os.path.isfile(FPM_BINARY):
+        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM_BINARY, PHP_VERSION), pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail('this oracle needs root (pool users)', pytrace=False)
+    base = tempfile.mkdtemp(prefix='livedeploys', dir='/tmp')
+    os.chmod(base, 0o755)
+    write_file(os.path.join(base, 'prepend.php'), "<?php ini_set('opcache.revalidate_freq', '9');\n")
+    app = os.path.join(base, 'app')
+    os.makedirs(app)
+    probe_dir = '/run/phpops-test-deploys-%d' % os.getpid()
+    fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, 'fpm'), php_ini='; main ini of the test\n',
+                     conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.file_update_protection', 0)])},
+                     connect_unix=False)
+    for name, extra in POOLS.items():
+        fpm.add_pool(name, os.path.join(base, '%s.sock' % name), user='www-data', group='www-data', extra=extra % {'base': base})
+    try:
+        fpm.start()
+        yield {'base': base, 'app': app, 'fpm': fpm, 'probe_dir': probe_dir}
+    finally:
+        fpm.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(probe_dir, ignore_errors=True)
+
+
+def _run(env, **options):
+    masters = [m for m in proc_masters.find_fpm_masters() if m.pid == env['fpm'].master_pid]
+    assert len(masters) == 1, proc_masters.find_fpm_masters()
+    report = live_view.live_report(HostFS('/'), None, probe_dir=env['probe_dir'], masters=masters, **options)
+    return report, report['masters'][0]
+
+
+def _pools(master):
+    return dict((p['name'], p) for p in master['pools'])
+
+
+def _line_of(path, text):
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip() == text:
+                return number
+    raise AssertionError('%s not in %s' % (text, path))
+
+
+def _get(env, pool, script):
+    response = FastCGIClient(env['fpm'].listens[pool], read_timeout=5).request(build_php_params(script))
+    return response.body.decode()
+
+
+# -- 1. where a pool's value comes from --------------------------------------------------------
+
+def test_every_origin_against_real_pools(env):
+    dummy_report, master = _run(env)
+    pools = _pools(master)
+    assert all(p['ok'] for p in pools.values()), [p['error'] for p in pools.values()]
+    conf = env['fpm'].conf
+
+    def origin(pool, key):
+        s = pools[pool]['settings'][key]
+        return s['value'], s['origin'], s['file'], s['line']
+
+    # the issue's case: the 7 comes from ceobar's php_value, not from a default
+    assert origin('ceobar', 'opcache.revalidate_freq') == ('7', 'php_value', conf, _line_of(conf, 'php_value[opcache.revalidate_freq] = 7'))
+    assert origin('ceobar', 'opcache.validate_timestamps') == (
+        '0', 'php_admin_value', conf, _line_of(conf, 'php_admin_value[opcache.validate_timestamps] = 0'))
+    assert origin('www', 'opcache.revalidate_freq') == ('2', 'default', None, None)
+    assert origin('www', 'opcache.file_update_protection') == ('0', 'ini', None, None)
+    assert origin('flags', 'opcache.revalidate_path') == ('1', 'php_flag', conf, _line_of(conf, 'php_flag[opcache.revalidate_path] = on'))
+    assert origin('flags', 'opcache.dups_fix') == ('1', 'php_admin_flag', conf, _line_of(conf, 'php_admin_flag[opcache.dups_fix] = yes'))
+    # the pool line wins over the ini even with the same value
+    assert origin('flags', 'opcache.file_update_protection') == (
+        '0', 'php_value', conf, _line_of(conf, 'php_value[opcache.file_update_protection] = 0'))
+    # ini_set() at run time (an auto_prepend_file): local differs from the master's value
+    rt = pools['rt']['settings']['opcache.revalidate_freq']
+    assert (rt['value'], rt['global_value'], rt['origin'], rt['file']) == ('9', '2', 'runtime', None)
+    assert all(p['drift'] == [] for p in pools.values()), [p['drift'] for p in pools.values()]
+    assert master['drift'] == []
+
+
+# -- 2. drift shows the running value, defaults included ---------------------------------------
+
+def test_drift_shows_the_running_default(env):
+    ini = os.path.join(env['fpm'].scan_dir, '10-opcache.ini')
+    with open(ini) as handle:
+        original = handle.read()
+    try:
+        write_file(ini, original + 'opcache.memory_consumption = 96\n')
+        report, master = _run(env)
+    finally:
+        write_file(ini, original)
+    assert {'directive': 'opcache.memory_consumption', 'running': '128', 'disk': '96', 'running_origin': 'default', 'disk_origin': 'ini',
+            'evidence': '%s:4' % ini} in master['drift']
+    # the 128 is what really runs: the shared memory OPcache reports
+    memory = master['status']['memory_usage']
+    assert memory['used_memory'] + memory['free_memory'] + memory['wasted_memory'] == 128 * 1024 * 1024
+    assert any(f['code'] == 'LIVE_DRIFT' and "'128'" in f['message'] for f in report['findings'])
