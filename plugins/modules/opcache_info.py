@@ -143,7 +143,12 @@ live:
       a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
       from the running one: C(directive), C(running) and C(disk), the value in effect on each side with the default filled
       in when the files do not set it, C(running_origin) and C(disk_origin) (V(ini) or V(default)), C(evidence)),
-      C(stale_scripts) (with O(verify_paths)), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
+      C(stale_scripts) (with O(verify_paths): C(checked), C(count) and C(examples) of cached scripts that run older code
+      than their file, each with C(path), C(mtime), C(ctime), C(cached_timestamp) (the mtime OPcache recorded when it
+      compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep the
+      build's mtime (rsync -a, tar, cp -p) are found by the file's ctime; C(inconclusive) and C(inconclusive_examples):
+      scripts replaced after the cache started whose compile time cannot be told, and C(conclusive), false then),
+      C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
       (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value), V(php_admin_flag), V(runtime) for C(ini_set()),
       C(.user.ini) or a C([PATH=]) section), C(file) and C(line) (the pool file line of a pool origin, else null),

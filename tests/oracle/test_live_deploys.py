@@ -133,3 +133,67 @@ def test_drift_shows_the_running_default(env):
     memory = master['status']['memory_usage']
     assert memory['used_memory'] + memory['free_memory'] + memory['wasted_memory'] == 128 * 1024 * 1024
     assert any(f['code'] == 'LIVE_DRIFT' and "'128'" in f['message'] for f in report['findings'])
+
+
+# -- 3. stale code whatever the deploy does to modification times -------------------------------
+
+STYLES = ('rsync', 'tar', 'cp_p', 'plain', 'same_mtime')
+
+
+def _deploy(style, build, target, old_mtime):
+    """Replace ``target`` with 'v2' the way a deploy does; the build's mtime is older than the cache."""
+    name = os.path.basename(target)
+    source = os.path.join(build, name)
+    write_file(source, '<?php echo "v2";\n', mtime=old_mtime - 5000)
+    if style == 'rsync':
+        subprocess.run(['rsync', '-a', source, target], check=True)
+    elif style == 'tar':
+        archive = source + '.tar'
+        subprocess.run(['tar', '-cf', archive, '-C', build, name], check=True)
+        subprocess.run(['tar', '-xf', archive, '-C', os.path.dirname(target)], check=True)
+    elif style == 'cp_p':
+        subprocess.run(['cp', '-p', source, target], check=True)
+    elif style == 'plain':
+        write_file(target, '<?php echo "v2";\n')
+    else:  # new content, the old file's very mtime (a reproducible build, SOURCE_DATE_EPOCH)
+        write_file(target, '<?php echo "v2";\n', mtime=old_mtime)
+
+
+def test_stale_whatever_the_deploy_does_to_mtimes(env):
+    app = os.path.join(env['app'], 'stale')
+    build = os.path.join(env['base'], 'build')
+    old_mtime = int(time.time()) - 20000
+    scripts = {}
+    for pool in ('www', 'ceobar'):           # validate_timestamps on / off in the COMPILING pool
+        for style in STYLES + ('untouched',):
+            path = os.path.join(app, pool, style + '.php')
+            write_file(path, '<?php echo "v1";\n', mtime=old_mtime)
+            scripts[pool, style] = path
+    time.sleep(1.1)
+    for (pool, style), path in scripts.items():
+        assert _get(env, pool, path) == 'v1'
+    time.sleep(1.1)                          # the deploy comes a second after the last use
+    for (pool, style), path in scripts.items():
+        if style != 'untouched':
+            _deploy(style, os.path.join(build, pool), path, old_mtime)
+    report, master = _run(env, verify_paths=[app], max_examples=50)
+    stale = master['stale_scripts']
+    found = dict((e['path'], e) for e in stale['examples'])
+    unsure = [e['path'] for e in stale['inconclusive_examples']]
+    assert stale['checked'] == len(scripts)
+    expected = set(path for (pool, style), path in scripts.items() if style != 'untouched')
+    assert set(found) == expected, dict((k, v['reason']) for k, v in found.items())
+    # compiled by www (validation on): OPcache recorded the mtime; by ceobar it recorded none
+    assert found[scripts['www', 'rsync']]['cached_timestamp'] == old_mtime
+    assert found[scripts['ceobar', 'rsync']]['cached_timestamp'] is None
+    assert found[scripts['www', 'rsync']]['certain'] and not found[scripts['www', 'same_mtime']]['certain']
+    # an untouched file that ceobar compiled after it was written: not "0 stale" but "not conclusive"
+    assert unsure == [scripts['ceobar', 'untouched']] and stale['conclusive'] is False
+    codes = [f['code'] for f in report['findings']]
+    assert 'LIVE_STALE_SCRIPTS' in codes and 'LIVE_STALE_INCONCLUSIVE' in codes
+    # and the pools really serve the old code: ceobar never looks, www does not see a same-mtime change
+    for style in STYLES:
+        assert _get(env, 'ceobar', scripts['ceobar', style]) == 'v1'
+    time.sleep(2.1)                          # past www's revalidate_freq
+    assert _get(env, 'www', scripts['www', 'same_mtime']) == 'v1'
+    assert _get(env, 'www', scripts['www', 'rsync']) == 'v2'

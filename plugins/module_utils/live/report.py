@@ -308,6 +308,7 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
         return
     stale = stale_scripts(scripts['list'], cache_time, chroot, max_examples)
     stale['checked'] = scripts['matched']
+    stale['conclusive'] = not stale['inconclusive']
     stale['truncated'] = scripts['matched'] > len(scripts['list'])
     if scripts.get('absent'):
         stale['error'] = 'the script list is absent (a restart is pending or OPcache is disabled)'
@@ -323,6 +324,13 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                                      ' and the file cache holds stale entries' if (stale['file_cache'] or {}).get('count') else '',
                                      ' and purge opcache.file_cache' if file_cache else ''),
                                  examples[:max_examples], inst_id))
+    if stale['inconclusive']:
+        unsure = [e['path'] for e in stale['inconclusive_examples']]
+        findings.append(_finding('LIVE_STALE_INCONCLUSIVE', 'warning',
+                                 'php-fpm master %d: %d cached script(s) were replaced after the cache started (e.g. %s) and OPcache reports '
+                                 'no timestamp for them (opcache.validate_timestamps and opcache.file_update_protection were off in the pool '
+                                 'that compiled them): whether they run old code cannot be told (not "0 stale"); reset OPcache to be sure'
+                                 % (result['pid'], stale['inconclusive'], ', '.join(unsure[:3])), unsure, inst_id))
 
 
 def _restart_collateral_findings(masters, report):

@@ -314,21 +314,42 @@ def test_stale_scripts(tmpdir):
     frozen = tmpdir.join('frozen.php')
     for item in (fresh, changed, frozen):
         item.write('<?php')
+    now = int(time.time())
+    used = now + 10       # every file was written (ctime) before the scripts were last used
     os.utime(str(fresh), (1000, 1000))
     os.utime(str(changed), (2000, 2000))
-    os.utime(str(frozen), (5000, 5000))
+    os.utime(str(frozen), (now, now))
     scripts = [
-        [str(fresh), 1000, 1500, 3],            # validate on, same mtime: fresh
-        [str(changed), 1000, 1500, 3],          # validate on, mtime moved: stale
-        [str(frozen), None, 4000, 1],           # validate off, modified after the cache start: stale
+        [str(fresh), 1000, used, 3],            # validate on, same mtime: fresh
+        [str(changed), 1000, used, 3],          # validate on, mtime moved: stale
+        [str(frozen), None, now - 100, 1],      # validate off, modified after the cache start and after its last use: stale
         [str(tmpdir.join('gone.php')), None, 10, 1],
     ]
-    result = live_stale.stale_scripts(scripts, cache_time=3000, max_examples=2)
-    assert result['count'] == 3
+    result = live_stale.stale_scripts(scripts, cache_time=now - 1000, max_examples=2)
+    assert result['count'] == 3 and result['inconclusive'] == 0
     assert [e['path'] for e in result['examples']] == [str(changed), str(frozen)]
     assert result['examples'][1]['certain'] is True        # changed after its last use too
-    assert live_stale.stale_scripts([[str(frozen), 0, 6000, 1]], cache_time=3000)['examples'][0]['certain'] is False
-    assert live_stale.stale_scripts([[str(frozen), None, 10, 1]], cache_time=6000)['count'] == 0
+    assert live_stale.stale_scripts([[str(frozen), 0, used, 1]], cache_time=now - 1000)['examples'][0]['certain'] is False
+    assert live_stale.stale_scripts([[str(frozen), None, used, 1]], cache_time=now + 5)['count'] == 0
+
+
+@pytest.mark.parametrize('mtime, ctime, timestamp, last_used, cache_time, verdict, certain', [
+    (None, None, 1000, 1500, 900, 'stale', True),                 # removed
+    (1000, 1000, 1000, 1500, 900, 'fresh', True),
+    (2000, 2000, 1000, 1500, 900, 'stale', True),                 # plain write: new mtime
+    (500, 2000, 1000, 1500, 900, 'stale', True),                  # rsync -a: older mtime, still not the recorded one
+    (1000, 2000, 1000, 1500, 900, 'stale', False),                # same mtime, new content, written after the last use
+    (1000, 1400, 1000, 1500, 900, 'fresh', True),                 # recorded timestamp, used after the change: recompiled
+    # no recorded timestamp (validate_timestamps and file_update_protection off when compiled)
+    (2000, 2000, None, 1500, 900, 'stale', True),                 # modified after the cache start and the last use
+    (1200, 1200, 0, 1500, 900, 'stale', False),                   # modified after the cache start, used since: maybe recompiled
+    (500, 2000, None, 1500, 900, 'stale', False),                 # rsync -a / tar / cp -p after the last use (issue 11)
+    (500, 1200, None, 1500, 900, 'inconclusive', False),          # replaced after the cache start, used since: unknown
+    (500, 800, None, 1500, 900, 'fresh', True),                   # unchanged since before the cache start
+    (500, 800, None, 1500, None, 'inconclusive', False),
+])
+def test_judge_script(mtime, ctime, timestamp, last_used, cache_time, verdict, certain):
+    assert live_stale.judge_script(mtime, ctime, timestamp, last_used, cache_time)[:2] == (verdict, certain)
 
 
 def test_stale_scripts_chroot(tmpdir):
