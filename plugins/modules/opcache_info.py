@@ -148,7 +148,9 @@ live:
       compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep the
       build's mtime (rsync -a, tar, cp -p) are found by the file's ctime; C(inconclusive) and C(inconclusive_examples):
       scripts replaced after the cache started whose compile time cannot be told, and C(conclusive), false then),
-      C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
+      C(jit) (C(mode) and C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
+      C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
+      loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
       (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value), V(php_admin_flag), V(runtime) for C(ini_set()),
       C(.user.ini) or a C([PATH=]) section), C(file) and C(line) (the pool file line of a pool origin, else null),

@@ -81,6 +81,7 @@ $r = array(
     'loaded_file' => php_ini_loaded_file(),
     'scanned_files' => array(),
     'opcache_loaded' => extension_loaded('Zend OPcache'),
+    'extensions' => array_merge(get_loaded_extensions(), get_loaded_extensions(true)),
     'ini' => array(),
     'other_ini' => array(),
     'status' => null,

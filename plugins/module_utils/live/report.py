@@ -30,6 +30,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import In
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
 
@@ -87,7 +88,7 @@ def _master_report(fs, master, report, options, findings):
         'start_time': master.start_time, 'config_loaded_time': master.start_time, 'installation': inst_id,
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
-        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None,
+        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None,
     }
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
@@ -189,6 +190,7 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     table = directives_for(version if version is not None else result['version'])
     _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
     _status_findings(result, master_data, table, findings, inst_id)
+    _jit(result, entry, master_data, findings, inst_id)
     if paths:
         _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
 
@@ -297,6 +299,16 @@ def _status_findings(result, data, table, findings, inst_id):
                                  'it is active, or until opcache.force_restart_timeout=%s s kills the holders'
                                  % (pid, 'still pending after %.0f s' % held if held else 'pending', force if force is not None else '180'),
                                  [result['config']], inst_id))
+
+
+def _jit(result, entry, data, findings, inst_id):
+    if data.get('status') is None:
+        return
+    jit = result['jit'] = jit_view(entry['settings'], (data.get('status') or {}).get('jit'), data.get('extensions') or ())
+    if jit['state'] == 'disabled':
+        findings.append(_finding('LIVE_JIT_DISABLED', 'warning', 'php-fpm master %d is configured for JIT (opcache.jit=%s, opcache.jit_buffer_size=%d) '
+                                 'but it does not run: %s' % (result['pid'], jit['mode'], jit['buffer_size_configured'], jit['reason']),
+                                 [result['config']], inst_id, None, 'opcache.jit'))
 
 
 def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
