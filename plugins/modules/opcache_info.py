@@ -148,6 +148,9 @@ live:
       compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep the
       build's mtime (rsync -a, tar, cp -p) are found by the file's ctime; C(inconclusive) and C(inconclusive_examples):
       scripts replaced after the cache started whose compile time cannot be told, and C(conclusive), false then),
+      C(capacity) (C(memory), C(interned_strings) and C(keys), each with C(configured), C(used) and C(used_percent);
+      C(hit_rate), C(oom_restarts), C(hash_restarts) and C(near_limit), one entry per resource at 90% or more, or with
+      restarts, with C(code), C(directive), C(configured) and C(suggested), the value to raise it to),
       C(jit) (C(mode) and C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
       C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
       loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)

@@ -30,7 +30,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import In
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
-from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import jit_view
+from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
 
@@ -88,7 +88,7 @@ def _master_report(fs, master, report, options, findings):
         'start_time': master.start_time, 'config_loaded_time': master.start_time, 'installation': inst_id,
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
-        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None,
+        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None, 'capacity': None,
     }
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
@@ -190,7 +190,7 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     table = directives_for(version if version is not None else result['version'])
     _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
     _status_findings(result, master_data, table, findings, inst_id)
-    _jit(result, entry, master_data, findings, inst_id)
+    _runtime(result, entry, master_data, findings, inst_id)
     if paths:
         _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
 
@@ -301,9 +301,14 @@ def _status_findings(result, data, table, findings, inst_id):
                                  [result['config']], inst_id))
 
 
-def _jit(result, entry, data, findings, inst_id):
+def _runtime(result, entry, data, findings, inst_id):
+    """Capacity and JIT of the master, from its probing pool's status."""
     if data.get('status') is None:
         return
+    capacity = result['capacity'] = capacity_view(data['status'], entry['settings'])
+    for item in capacity['near_limit']:
+        findings.append(_finding(item['code'], 'warning', 'php-fpm master %d: %s' % (result['pid'], item['message']), [result['config']],
+                                 inst_id, None, item['directive']))
     jit = result['jit'] = jit_view(entry['settings'], (data.get('status') or {}).get('jit'), data.get('extensions') or ())
     if jit['state'] == 'disabled':
         findings.append(_finding('LIVE_JIT_DISABLED', 'warning', 'php-fpm master %d is configured for JIT (opcache.jit=%s, opcache.jit_buffer_size=%d) '
