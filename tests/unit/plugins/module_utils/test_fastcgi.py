@@ -236,6 +236,98 @@ def test_parse_cgi_output_variants():
             parse_cgi_output(bad)
 
 
+@pytest.mark.parametrize('stdout, expected', [
+    # an empty header block: no header, status 200, everything after the blank line is the body
+    (b'\r\n\r\nbody', (200, '', [], b'body')),
+    (b'\n\nbody\n', (200, '', [], b'body\n')),
+    (b'\r\n\r\n', (200, '', [], b'')),
+    # the first blank line ends the headers, CRLF or LF, whichever comes first
+    (b'A: 1\n\nB: 2\r\n\r\nrest', (200, '', [('A', '1')], b'B: 2\r\n\r\nrest')),
+    (b'A: 1\r\n\r\nx\n\ny', (200, '', [('A', '1')], b'x\n\ny')),
+    # folded (continued) header lines join their header; blank lines inside are skipped
+    (b'X-Long: a\r\n\tb\r\n  c\r\nY:z\r\n\r\n', (200, '', [('X-Long', 'a b c'), ('Y', 'z')], b'')),
+    (b'X-Empty:\r\n\tb\r\n\r\n', (200, '', [('X-Empty', 'b')], b'')),
+    # Status anywhere, any case; the reason is optional; only the first one counts
+    (b'Content-type: text/html\r\nstatus: 302\r\nLocation: /x\r\n\r\n',
+     (302, '', [('Content-type', 'text/html'), ('status', '302'), ('Location', '/x')], b'')),
+    (b'Status: 503 Service  Unavailable \r\nStatus: 200 OK\r\n\r\n', (503, 'Service  Unavailable', [('Status', '503 Service  Unavailable'),
+                                                                                              ('Status', '200 OK')], b'')),
+    (b'Name:  spaced value  \n\n', (200, '', [('Name', 'spaced value')], b'')),
+    (b'X-Bin: \xe9\r\n\r\n\xff', (200, '', [('X-Bin', '\xe9')], b'\xff')),
+])
+def test_parse_cgi_output_whole_result(stdout, expected):
+    assert parse_cgi_output(stdout) == expected
+
+
+@pytest.mark.parametrize('stdout, message', [
+    (b'no blank line', 'malformed CGI response from tcp:127.0.0.1:9000: no blank line after the headers (starts with "no blank line")'),
+    (b'\tfolded first\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "\\tfolded first"'),
+    (b'NoColon\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "NoColon"'),
+    (b': no name\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: ": no name"'),
+    (b'Bad Name: x\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "Bad Name: x"'),
+    (b'Caf\xe9: x\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "Caf\\xe9: x"'),
+    (b'Status: abc\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "abc"'),
+    (b'Status: 20\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "20"'),
+    (b'Status: 2000 Big\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "2000 Big"'),
+    (b'Status: 099 Low\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "099 Low"'),
+    (b'Status:\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: ""'),
+])
+def test_parse_cgi_output_rejects_with_a_message(stdout, message):
+    with pytest.raises(FastCGIProtocolError) as info:
+        parse_cgi_output(stdout, parse_listen('9000'))
+    assert str(info.value) == message
+    assert info.value.address == parse_listen('9000')
+
+
+def test_parse_cgi_output_without_address_names_none():
+    with pytest.raises(FastCGIProtocolError) as info:
+        parse_cgi_output(b'NoColon\n\n')
+    assert str(info.value) == 'malformed CGI header line: "NoColon"'
+
+
+@pytest.mark.parametrize('value, message', [
+    ('fe80::zz:9000', "'fe80::zz' is not an IPv6 address (write IPv6 addresses as [addr]:port)"),
+    ('-web.internal:9000', "'-web.internal' is not a valid address or host name"),
+    ('web-.internal:9000', "'web-.internal' is not a valid address or host name"),
+    ('a..b:9000', "'a..b' is not a valid address or host name"),
+    ('%s.org:9000' % ('x' * 64), "'%s.org' is not a valid address or host name" % ('x' * 64)),
+    ('h\xe9.org:9000', "'h\xe9.org' is not a valid address or host name"),
+])
+def test_parse_listen_rejects_hosts_with_the_reason(value, message):
+    with pytest.raises(FastCGIError) as info:
+        parse_listen(value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize('value, host', [
+    ('web_1.internal:9000', 'web_1.internal'), ('::1:9000', '::1'), ('web-1.internal.:9000', 'web-1.internal.'), ('%s.org:9000' % ('x' * 63), 'x' * 63 + '.org'),
+])
+def test_parse_listen_accepts_host_names(value, host):
+    # (like FPM, '::1:9000' is host ::1 port 9000: the port is after the last ':')
+    assert (parse_listen(value).host, parse_listen(value).port) == (host, 9000)
+
+
+def test_address_keeps_the_listen_value():
+    assert FastCGIAddress.unix('/x.sock').listen == '/x.sock'
+    assert FastCGIAddress.unix('/x.sock', listen='unix:/x.sock').listen == 'unix:/x.sock'
+    assert parse_listen('unix:/run/php/x.sock').listen == 'unix:/run/php/x.sock'
+    assert parse_listen('[::]:9000').listen == '[::]:9000'
+
+
+def test_build_php_params_whole():
+    assert build_php_params('/srv/www/probe.php') == {
+        'GATEWAY_INTERFACE': 'FastCGI/1.0', 'REQUEST_METHOD': 'GET', 'SCRIPT_FILENAME': '/srv/www/probe.php', 'SCRIPT_NAME': '/probe.php',
+        'DOCUMENT_ROOT': '/srv/www', 'QUERY_STRING': '', 'REQUEST_URI': '/probe.php', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+        'SERVER_PROTOCOL': 'HTTP/1.1', 'SERVER_SOFTWARE': 'phpops.opcache', 'REMOTE_ADDR': '127.0.0.1', 'REMOTE_PORT': '0',
+        'SERVER_ADDR': '127.0.0.1'}
+    assert build_php_params('/probe.php', content_type='text/plain')['DOCUMENT_ROOT'] == '/'
+    assert build_php_params('/probe.php', content_type='text/plain')['CONTENT_TYPE'] == 'text/plain'
+
+
+def test_response_text_replaces_invalid_utf8():
+    assert FastCGIResponse(body=b'ok \xff').text == u'ok \ufffd'
+
+
 def test_build_php_params():
     params = build_php_params('/srv/www/probe.php', query_string='a=1', server_name='web1')
     assert params['REQUEST_METHOD'] == 'GET'
