@@ -300,7 +300,8 @@ def test_parse_listen_rejects_hosts_with_the_reason(value, message):
 
 
 @pytest.mark.parametrize('value, host', [
-    ('web_1.internal:9000', 'web_1.internal'), ('::1:9000', '::1'), ('web-1.internal.:9000', 'web-1.internal.'), ('%s.org:9000' % ('x' * 63), 'x' * 63 + '.org'),
+    ('web_1.internal:9000', 'web_1.internal'), ('::1:9000', '::1'), ('web-1.internal.:9000', 'web-1.internal.'),
+    ('%s.org:9000' % ('x' * 63), 'x' * 63 + '.org'),
 ])
 def test_parse_listen_accepts_host_names(value, host):
     # (like FPM, '::1:9000' is host ::1 port 9000: the port is after the last ':')
