@@ -329,6 +329,28 @@ def test_response_text_replaces_invalid_utf8():
     assert FastCGIResponse(body=b'ok \xff').text == u'ok \ufffd'
 
 
+def test_parse_listen_normalises_a_leading_double_slash():
+    # posixpath.normpath keeps a leading '//' (POSIX leaves its meaning open); FPM's path has one '/'
+    assert parse_listen('//run/php//x.sock').path == '/run/php/x.sock'
+    assert str(parse_listen('//run/php/x.sock')) == 'unix:/run/php/x.sock'
+
+
+@pytest.mark.parametrize('value', ['::1]:9000', 'host]:9000', '[::1:9000', '[host:9000'])
+def test_parse_listen_unbalanced_brackets(value):
+    with pytest.raises(FastCGIError) as info:
+        parse_listen(value)
+    assert str(info.value) == 'invalid FastCGI listen value %r: unbalanced brackets around the address' % (value,)
+
+
+def test_pairs_encode_booleans_and_numbers_as_php_reads_them():
+    assert decode_pairs(encode_pairs({'A': True, 'B': False, 'C': 3, 'D': 1.5})) == [(b'A', b'1'), (b'B', b'0'), (b'C', b'3'), (b'D', b'1.5')]
+
+
+def test_response_defaults():
+    response = FastCGIResponse()
+    assert (response.status, response.reason, response.headers, response.body, response.stderr, response.app_status) == (200, '', [], b'', b'', 0)
+
+
 def test_build_php_params():
     params = build_php_params('/srv/www/probe.php', query_string='a=1', server_name='web1')
     assert params['REQUEST_METHOD'] == 'GET'
@@ -516,6 +538,16 @@ def test_bad_responses(stream, pattern):
         with pytest.raises(FastCGIProtocolError, match=pattern) as info:
             FastCGIClient(srv.listen, **FAST).request(PARAMS)
         assert_one_line(info.value, srv.listen)
+
+
+def test_bad_version_in_a_later_record_names_the_record_and_its_bytes():
+    bad = record(fake.STDOUT, b'y' * 60, version=2)
+    stream = record(fake.STDOUT, b'Content-type: text/plain\r\n\r\n') + record(fake.STDERR, b'warn') + bad + end_request()
+    with serve(send_bytes(stream)) as srv:
+        with pytest.raises(FastCGIProtocolError) as info:
+            FastCGIClient(srv.listen, **FAST).request(PARAMS)
+    shown = ''.join('\\x%02x' % b if b < 32 or b > 126 else chr(b) for b in bad[:40]) + '...'
+    assert str(info.value) == 'FastCGI %s: protocol error: bad version byte 2 in record 3 (starts with "%s")' % (parse_listen(srv.listen), shown)
 
 
 def test_immediately_closed_without_reading():
