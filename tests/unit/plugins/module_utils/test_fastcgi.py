@@ -199,6 +199,8 @@ def test_parse_listen_chroot():
     assert address.path == '/srv/hosts/web1/run/php/fpm.sock'
     assert address.target_path == '/run/php/fpm.sock'
     assert parse_listen('127.0.0.1:9000', chroot='/srv/x').host == '127.0.0.1'
+    assert parse_listen('/run/php/fpm.sock', chroot='/').path == '/run/php/fpm.sock'
+    assert parse_listen('/run/php/fpm.sock', chroot='///').path == '/run/php/fpm.sock'
 
 
 @pytest.mark.parametrize('value', [
