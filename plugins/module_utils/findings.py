@@ -164,8 +164,8 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
 def jit_empty_means_disable(version):
     """Whether ``opcache.jit=""`` (what an unquoted off/no/false/none/null becomes) disables the JIT
     for good. PHP 8.0-8.2 read "" as the number 0, which is "off": a pool or ini_set() may still
-    switch the JIT on (checked against PHP 8.2). Later zend_jit_config() reads "" as "disable", and
-    then a pool's or a script's opcache.jit is refused (php-src GH-14267, reported on 8.3.7).
+    switch the JIT on (checked against PHP 8.2). PHP 8.3's zend_jit_config() reads "" as "disable",
+    and then a pool's or a script's opcache.jit is refused (php-src source; GH-14267, on 8.3.7).
     The other rewrite, on/yes/true -> "1", never matters: "1" is a synonym of "tracing" since 8.0."""
     wanted = parse_version(version)
     return wanted is None or wanted >= (8, 3)
