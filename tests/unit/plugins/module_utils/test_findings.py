@@ -220,8 +220,11 @@ def test_env_reference(tmp_path, env, shown):
 
 
 def test_env_reference_to_a_directive_is_no_finding(tmp_path):
-    files = {'10-opcache.ini': LOADER + 'base=/srv\nopcache.preload=${base}/preload.php\n'}
-    assert file_findings(tmp_path, files) == []
+    files = {'05-base.ini': 'app_base=/srv\n', '10-opcache.ini': LOADER + 'opcache.preload=${app_base}/preload.php\n'}
+    config = chain(tmp_path, files)
+    assert [(r['name'], r['source'], r['value']) for r in config.env_references] == [('app_base', 'directive', '/srv')]
+    assert config.settings['opcache.preload'].value == '/srv/preload.php'
+    assert as_dicts(sapi_findings(INST, '8.2', 'fpm', config, directives_for('8.2'))) == []
 
 
 # --- effective_findings: values after the chain (and FPM pools) ---------------------------------
