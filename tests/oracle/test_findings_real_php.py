@@ -45,7 +45,7 @@ def php_jit(tmp_path, value):
     ini.write_text('zend_extension=opcache\nopcache.enable_cli=1\nopcache.jit_buffer_size=16M\nopcache.jit=%s\n' % value)
     env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'PHP_INI_SCAN_DIR': ''}
     proc = subprocess.run([php, '-c', str(ini), '-r', JIT_PROBE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -92,7 +92,7 @@ def _stock_debian_or_fail():
     if not os.path.isdir(etc):
         pytest.fail('%s is missing: scripts/setup-host installs PHP 8.2 from apt' % etc, pytrace=False)
     changed = subprocess.run(['dpkg', '--verify'] + list(DEBIAN_PACKAGES), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             universal_newlines=True).stdout.strip()
+                             universal_newlines=True, check=False).stdout.strip()
     assert not changed, 'not a stock host: dpkg --verify reports changed package files:\n%s' % changed
     for sapi in ('cli', 'fpm'):
         conf_d = os.path.join(etc, sapi, 'conf.d')
@@ -104,7 +104,7 @@ def _stock_debian_or_fail():
 
 def _run(argv):
     env = dict((k, v) for k, v in os.environ.items() if k not in ('PHPRC', 'PHP_INI_SCAN_DIR'))
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -252,8 +252,8 @@ def test_parse_cgi_output_variants():
     # Status anywhere, any case; the reason is optional; only the first one counts
     (b'Content-type: text/html\r\nstatus: 302\r\nLocation: /x\r\n\r\n',
      (302, '', [('Content-type', 'text/html'), ('status', '302'), ('Location', '/x')], b'')),
-    (b'Status: 503 Service  Unavailable \r\nStatus: 200 OK\r\n\r\n', (503, 'Service  Unavailable', [('Status', '503 Service  Unavailable'),
-                                                                                              ('Status', '200 OK')], b'')),
+    (b'Status: 503 Service  Unavailable \r\nStatus: 200 OK\r\n\r\n',
+     (503, 'Service  Unavailable', [('Status', '503 Service  Unavailable'), ('Status', '200 OK')], b'')),
     (b'Name:  spaced value  \n\n', (200, '', [('Name', 'spaced value')], b'')),
     (b'X-Bin: \xe9\r\n\r\n\xff', (200, '', [('X-Bin', '\xe9')], b'\xff')),
 ])
