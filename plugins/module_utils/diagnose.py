@@ -267,7 +267,7 @@ def check_validation(targets, facts, result):
             evidence.append('master %s cached its scripts since %s (start %s, last reset %s); a changed file is never checked again'
                             % (master['pid'], _stamp(max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None),
                                _stamp(stats.get('start_time')), _stamp(stats.get('last_restart_time') or None)))
-        result.cause('VALIDATION_OFF', 100, 'opcache.validate_timestamps is off (%s): PHP never looks at changed files' % where, evidence,
+        result.cause('VALIDATION_OFF', 99, 'opcache.validate_timestamps is off (%s): PHP never looks at changed files' % where, evidence,
                      'either %s, or turn validation on where it is set (%s) with a file that loads last, e.g. the role phpops.opcache.opcache '
                      'with opcache_profile: staging; a restart alone does not last: the next deploy is stale again' % (FIX_RESET, where), target)
     if hits:
@@ -545,7 +545,7 @@ def check_route(report, targets, facts, result):
         for other in others:
             evidence.append('the one you restarted (%s) is master %s (%s), started at %s' % (restarted, other['pid'], other.get('config'),
                                                                                             _stamp(other.get('start_time'))))
-        result.cause('OTHER_FPM_SERVES_URL', 98, '%s is served by %s (PHP %s), not by the PHP-FPM you restarted (%s)' % (
+        result.cause('OTHER_FPM_SERVES_URL', 100, '%s is served by %s (PHP %s), not by the PHP-FPM you restarted (%s)' % (
             route['url'], target['installation'], (master or {}).get('version') or target['version'], restarted), evidence,
             'restart or reset the PHP-FPM that serves the site (%s), e.g. phpops.opcache.opcache_reset with fpm_confs: [%s]; or change the '
             'web server to pass to the pool you manage' % (target['installation'], target['sapi'].get('fpm_conf')), target)
@@ -719,7 +719,7 @@ def diagnose(report, facts):
     enabled = check_opcache_enabled(targets, facts, result) if targets else []
     check_validation(enabled, facts, result)
     check_revalidate(enabled, facts, result)
-    check_overrides(targets, facts, result)
+    check_overrides(enabled, facts, result)
     check_file_cache(enabled, facts, result)
     check_reload(targets, facts, result)
     check_symlink_release(enabled, facts, result)

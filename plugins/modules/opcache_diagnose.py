@@ -183,7 +183,7 @@ causes:
     score:
       description: How directly the cause explains old code running (0-100); causes under 50 are possibilities, not explanations.
       type: int
-      sample: 100
+      sample: 99
     title:
       description: One line for a human.
       type: str
