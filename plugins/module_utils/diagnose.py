@@ -204,6 +204,12 @@ class Result(object):
         self.checked.append({'check': name, 'outcome': outcome, 'detail': detail})
 
 
+def _cache_time(master):
+    """When the master's OPcache was last emptied (start or last restart), or None."""
+    stats = (((master or {}).get('status') or {}).get('statistics') or {})
+    return max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None
+
+
 def _changed(facts):
     return [f for f in facts.get('changed_files') or [] if f.get('exists')]
 
@@ -262,12 +268,18 @@ def check_validation(targets, facts, result):
                                                                             _label(target))]
         evidence.extend(_lost_fixes(target['sapi']))
         master = target.get('master')
+        score = 99
         if master:
             stats = ((master.get('status') or {}).get('statistics') or {})
             evidence.append('master %s cached its scripts since %s (start %s, last reset %s); a changed file is never checked again'
-                            % (master['pid'], _stamp(max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None),
-                               _stamp(stats.get('start_time')), _stamp(stats.get('last_restart_time') or None)))
-        result.cause('VALIDATION_OFF', 99, 'opcache.validate_timestamps is off (%s): PHP never looks at changed files' % where, evidence,
+                            % (master['pid'], _stamp(_cache_time(master)), _stamp(stats.get('start_time')), _stamp(stats.get('last_restart_time') or None)))
+        cache_time = _cache_time(master)
+        changed = _changed(facts)
+        if changed and cache_time and all(c['mtime'] < cache_time for c in changed):
+            score = 70
+            evidence.append('the changed files were modified before that (%s): the cache was emptied since, so validation alone does not explain '
+                            'old code now; the next change will be stale again' % ', '.join('%s at %s' % (c['path'], _stamp(c['mtime'])) for c in changed))
+        result.cause('VALIDATION_OFF', score, 'opcache.validate_timestamps is off (%s): PHP never looks at changed files' % where, evidence,
                      'either %s, or turn validation on where it is set (%s) with a file that loads last, e.g. the role phpops.opcache.opcache '
                      'with opcache_profile: staging; a restart alone does not last: the next deploy is stale again' % (FIX_RESET, where), target)
     if hits:
@@ -428,7 +440,12 @@ def check_file_cache(targets, facts, result):
         if not php_bool(validate):
             hits.append(target)
             evidence.append('%s: opcache.validate_timestamps=%s: entries are loaded without looking at the source' % (v_where, validate))
-            result.cause('FILE_CACHE', 96, 'opcache.file_cache (%s) with validation off brings old bytecode back after every reset, reload and restart'
+            cache_time = _cache_time(target.get('master'))
+            emptied = [c for c in _changed(facts) if cache_time and c['mtime'] < cache_time]
+            for item in emptied:
+                evidence.append('master %s emptied its memory cache at %s, after %s changed (%s): only the file cache brings the old bytecode back'
+                                % (target['master']['pid'], _stamp(cache_time), item['path'], _stamp(item['mtime'])))
+            result.cause('FILE_CACHE', 100 if stale or emptied else 96, 'opcache.file_cache (%s) with validation off brings old bytecode back after every reset, reload and restart'
                          % where, evidence,
                          'purge %s (or run phpops.opcache.opcache_reset, which purges it and proves fresh code); restarting alone does not help'
                          % file_cache, target)
@@ -545,6 +562,8 @@ def check_route(report, targets, facts, result):
         for other in others:
             evidence.append('the one you restarted (%s) is master %s (%s), started at %s' % (restarted, other['pid'], other.get('config'),
                                                                                             _stamp(other.get('start_time'))))
+        if not others:
+            evidence.append('no running PHP-FPM master on this host matches %s' % restarted)
         result.cause('OTHER_FPM_SERVES_URL', 100, '%s is served by %s (PHP %s), not by the PHP-FPM you restarted (%s)' % (
             route['url'], target['installation'], (master or {}).get('version') or target['version'], restarted), evidence,
             'restart or reset the PHP-FPM that serves the site (%s), e.g. phpops.opcache.opcache_reset with fpm_confs: [%s]; or change the '
@@ -572,8 +591,7 @@ def check_symlink_release(targets, facts, result):
         ttl_fact = (facts.get('realpath_cache_ttl') or {}).get(target['installation']) or {}
         ttl = _int(ttl_fact.get('value'), DEFAULT_REALPATH_TTL)
         validate, _w, _s, _r = setting(target, 'opcache.validate_timestamps')
-        stats = (((target.get('master') or {}).get('status') or {}).get('statistics') or {})
-        invalidated = max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None
+        invalidated = _cache_time(target.get('master'))
         for link in links:
             age = now - link['mtime']
             evidence = ['%s -> %s (resolves to %s), switched at %s, %.0f s ago' % (link['path'], link['target'], link['resolved'], _stamp(link['mtime']), age),

@@ -216,13 +216,31 @@ def test_file_update_protection(tmp_path, protection, age, score):
 
 # --- file cache -----------------------------------------------------------------------------------
 
+FILE_CACHE_ON = dict(INCIDENT, **{CONF_D + '/99-zz-filecache.ini': 'opcache.file_cache=/var/cache/opcache\n'})
+
+
 def test_file_cache_with_validation_off_ranks_right_after_validation(tmp_path):
-    layout = dict(INCIDENT, **{CONF_D + '/99-zz-filecache.ini': 'opcache.file_cache=/var/cache/opcache\n'})
-    result = run(report_for(tmp_path, layout), changed_files=[changed('/srv/app/a.php', NOW - 60)],
-                 file_cache_entries={'/srv/app/a.php': [{'path': '/var/cache/opcache/abc/srv/app/a.php.bin', 'mtime': NOW - 3600}]})
+    result = run(with_live(report_for(tmp_path, FILE_CACHE_ON), master(100, start=NOW - 3600)), changed_files=[changed('/srv/app/a.php', NOW - 60)])
     assert codes(result)[:2] == ['VALIDATION_OFF', 'FILE_CACHE']
+    assert cause(result, 'FILE_CACHE')['score'] == 96
+
+
+def test_file_cache_explains_old_code_after_a_restart(tmp_path):
+    # the file changed, then the master restarted (memory cache emptied), and the old code still runs
+    result = run(with_live(report_for(tmp_path, FILE_CACHE_ON), master(100, start=NOW - 30)), changed_files=[changed('/srv/app/a.php', NOW - 60)])
+    assert codes(result)[0] == 'FILE_CACHE'
+    assert cause(result, 'FILE_CACHE')['score'] == 100
+    assert any(e.startswith('master 100 emptied its memory cache at') for e in cause(result, 'FILE_CACHE')['evidence'])
+    validation = cause(result, 'VALIDATION_OFF')
+    assert validation['score'] == 70 and 'validation alone does not explain old code now' in validation['evidence'][-1]
+
+
+def test_file_cache_entry_older_than_the_change(tmp_path):
+    result = run(report_for(tmp_path, FILE_CACHE_ON), changed_files=[changed('/srv/app/a.php', NOW - 60)],
+                 file_cache_entries={'/srv/app/a.php': [{'path': '/var/cache/opcache/abc/srv/app/a.php.bin', 'mtime': NOW - 3600}]})
+    assert codes(result)[0] == 'FILE_CACHE'
     file_cache = cause(result, 'FILE_CACHE')
-    assert file_cache['score'] == 96
+    assert file_cache['score'] == 100
     assert file_cache['evidence'][0].startswith('%s/99-zz-filecache.ini:1: opcache.file_cache=/var/cache/opcache' % CONF_D)
     assert any('a.php.bin: compiled at' in e and 'BEFORE /srv/app/a.php' in e for e in file_cache['evidence'])
     assert '/var/cache/opcache' in file_cache['fix']
@@ -357,6 +375,7 @@ def test_url_served_by_another_version_than_the_one_restarted(tmp_path):
     assert '%s:8: fastcgi_pass unix:/run/php/php8.4-fpm.sock' % shop in top['evidence']
     assert '/etc/php/8.4/fpm/pool.d/www.conf:1: pool www listens on /run/php/php8.4-fpm.sock' in top['evidence']
     assert any(e.startswith('the one you restarted (php8.2-fpm) is master 100') for e in top['evidence'])
+    assert 'no running PHP-FPM master on this host matches' not in ' '.join(top['evidence'])
     assert top['pid'] == 200
     # the other checks look at what serves the URL: 8.4's validation off, not 8.2's file
     validation = cause(result, 'VALIDATION_OFF')
@@ -372,6 +391,8 @@ def test_url_served_by_the_restarted_version(tmp_path):
     route = route_nginx(nginx_dump(tmp_path / 'nginx', {'shop.conf': SITE}), 'http://shop.example:8080/checkout')
     result = run(two_versions(tmp_path), route=route, restarted='8.4')
     assert 'OTHER_FPM_SERVES_URL' not in codes(result)
+    missing = run(two_versions(tmp_path / 'm'), route=route, restarted='php8.3-fpm')
+    assert 'no running PHP-FPM master on this host matches php8.3-fpm' in cause(missing, 'OTHER_FPM_SERVES_URL')['evidence']
     assert outcome(result, 'web_server_route') == 'ok'
 
 
