@@ -88,7 +88,7 @@ def _target(report, inst, sapi_name, pool, why):
     sapi = inst['sapis'][sapi_name]
     master = _master_of(report, inst, sapi, pool['name'] if pool else None) if sapi_name == 'fpm' else None
     return {'installation': inst['id'], 'version': inst.get('version'), 'sapi_name': sapi_name, 'sapi': sapi, 'inst': inst,
-            'pool': pool, 'master': master, 'live_pool': _live_pool(master, pool['name']) if pool else None, 'why': why}
+            'pool': pool, 'master': master, 'live_pool': _live_pool(master, pool['name']) if pool else None, 'why': why, 'routed': False}
 
 
 def restarted_matches(restarted, inst, master=None):
@@ -121,8 +121,10 @@ def resolve_targets(report, facts):
                 fpm = inst.get('sapis', {}).get('fpm')
                 for pool in (fpm or {}).get('pools', []):
                     if listen_matches(address, pool.get('listen'), facts.get('realpath')):
-                        targets.append(_target(report, inst, 'fpm', pool, 'the URL is routed to %s, where pool %s listens (%s:%s)'
-                                               % (describe_address(address), pool['name'], pool['file'], pool['line'])))
+                        target = _target(report, inst, 'fpm', pool, 'the URL is routed to %s, where pool %s listens (%s:%s)'
+                                         % (describe_address(address), pool['name'], pool['file'], pool['line']))
+                        target['routed'] = True
+                        targets.append(target)
         if targets:
             return targets, route
     restarted = facts.get('restarted')
@@ -265,7 +267,7 @@ def check_validation(targets, facts, result):
             continue
         hits.append(target)
         evidence = ['%s: opcache.validate_timestamps=%s (%s%s) for %s' % (where, value, source, ', confirmed by the running pool' if running else '',
-                                                                            _label(target))]
+                                                                          _label(target))]
         evidence.extend(_lost_fixes(target['sapi']))
         master = target.get('master')
         score = 99
@@ -308,7 +310,7 @@ def check_revalidate(targets, facts, result):
                 result.cause('REVALIDATE_WINDOW', 90, 'opcache.revalidate_freq=%d (%s): %s is checked again only up to %d s after it changed'
                              % (freq, where, changed['path'], freq),
                              ['%s modified at %s, %.0f s ago; the cache may serve the old copy until %s' % (changed['path'], _stamp(mtime), now - mtime,
-                                                                                                           _stamp(mtime + freq)),
+                                                                                                            _stamp(mtime + freq)),
                               '%s: opcache.revalidate_freq=%d (%s) for %s' % (where, freq, source, _label(target))],
                              'wait %.0f s, or %s; lower opcache.revalidate_freq where it is set (%s)' % (mtime + freq - now, FIX_RESET, where), target)
             if mtime > now + 1:
@@ -372,7 +374,7 @@ def check_overrides(targets, facts, result):
                                  _where(winner.get('file'), winner.get('line'))),
                              ['%s: %s=%s (loses)' % (_where(loser.get('file'), loser.get('line')), key, loser.get('value')),
                               '%s: %s=%s (wins: the last assignment in load order)' % (_where(winner.get('file'), winner.get('line')), key,
-                                                                                      winner.get('value')),
+                                                                                       winner.get('value')),
                               'load order of %s %s: %s' % (target['installation'], target['sapi_name'],
                                                            ', '.join([target['sapi'].get('php_ini') or '(no php.ini)'] +
                                                                      [posixpath.basename(f) for f in target['sapi'].get('scanned_files') or []]))],
@@ -390,14 +392,14 @@ def check_overrides(targets, facts, result):
             hits += 1
             live = ((target.get('live_pool') or {}).get('settings') or {}).get(key) or {}
             evidence = ['%s: %s[%s]=%s in pool %s' % (_where(pool_setting.get('file'), pool_setting.get('line')), pool_setting.get('source'), key,
-                                                     pool_setting.get('value'), pool['name']),
+                                                      pool_setting.get('value'), pool['name']),
                         '%s: %s=%s in the ini files (%s)' % (_where(base.get('file'), base.get('line')), key, base.get('value'), target['installation'])]
             if live.get('value') is not None:
                 evidence.append('the running pool (master %s) uses %s=%s (origin %s)' % (target['master']['pid'], key, live['value'], live.get('origin')))
             if effective:
                 title = 'pool %s overrides %s=%s from the ini files with %s=%s (%s)' % (pool['name'], key, base.get('value'), pool_setting.get('source'),
-                                                                                     pool_setting.get('value'), _where(pool_setting.get('file'),
-                                                                                                                       pool_setting.get('line')))
+                                                                                        pool_setting.get('value'), _where(pool_setting.get('file'),
+                                                                                                                          pool_setting.get('line')))
                 fix = 'remove the %s line from the pool file (or set the value you want there), then reload php-fpm' % pool_setting.get('source')
             else:
                 title = 'pool %s sets the startup-only %s=%s (%s): PHP shows it but does not use it' % (
@@ -409,7 +411,7 @@ def check_overrides(targets, facts, result):
 
 
 def _file_cache_entries(facts, path):
-    return [e for e in (facts.get('file_cache_entries') or {}).get(path, [])]
+    return list((facts.get('file_cache_entries') or {}).get(path, []))
 
 
 def check_file_cache(targets, facts, result):
@@ -432,7 +434,7 @@ def check_file_cache(targets, facts, result):
                 older = entry['mtime'] < changed['mtime']
                 stale += 1 if older else 0
                 evidence.append('%s: compiled at %s, %s %s (modified %s)' % (entry['path'], _stamp(entry['mtime']),
-                                                                            'BEFORE' if older else 'after', changed['path'], _stamp(changed['mtime'])))
+                                                                             'BEFORE' if older else 'after', changed['path'], _stamp(changed['mtime'])))
         live_stale = (((target.get('master') or {}).get('stale_scripts') or {}).get('file_cache') or {})
         for example in live_stale.get('examples') or []:
             evidence.append('%s: the file cache entry %s is older than the source' % (example['path'], example.get('cache_file')))
@@ -445,8 +447,8 @@ def check_file_cache(targets, facts, result):
             for item in emptied:
                 evidence.append('master %s emptied its memory cache at %s, after %s changed (%s): only the file cache brings the old bytecode back'
                                 % (target['master']['pid'], _stamp(cache_time), item['path'], _stamp(item['mtime'])))
-            result.cause('FILE_CACHE', 100 if stale or emptied else 96, 'opcache.file_cache (%s) with validation off brings old bytecode back after every reset, reload and restart'
-                         % where, evidence,
+            result.cause('FILE_CACHE', 100 if stale or emptied else 96,
+                         'opcache.file_cache (%s) with validation off brings old bytecode back after every reset, reload and restart' % where, evidence,
                          'purge %s (or run phpops.opcache.opcache_reset, which purges it and proves fresh code); restarting alone does not help'
                          % file_cache, target)
         elif stale or php_bool(only):
@@ -482,12 +484,12 @@ def check_reload(targets, facts, result):
         score = 0
         for item in master.get('drift') or []:
             evidence.append('%s: %s=%r on disk, but master %s runs %r' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
-                                                                         item.get('running')))
+                                                                          item.get('running')))
             score = max(score, 90 if item['directive'] in FRESHNESS else 65)
         for pool in master.get('pools') or []:
             for item in pool.get('drift') or []:
                 evidence.append('%s: pool %s now says %s=%r, the running pool uses %r' % (item.get('evidence') or master['config'], pool['name'],
-                                                                                        item['directive'], item.get('disk'), item.get('running')))
+                                                                                          item['directive'], item.get('disk'), item.get('running')))
                 score = max(score, 90 if item['directive'] in FRESHNESS else 65)
         differs = master.get('fileset_differs')
         if differs:
@@ -537,7 +539,7 @@ def check_route(report, targets, facts, result):
     if not route.get('found'):
         result.check('web_server_route', 'ok', 'the %s configuration does not pass %s to FastCGI (%s)' % (route['server'], route['url'], '; '.join(steps)))
         return
-    served = [t for t in targets if t.get('pool') and 'routed' in t['why']]
+    served = [t for t in targets if t['routed']]
     if not served:
         addresses = ', '.join(describe_address(a) for a in route['fastcgi'])
         result.cause('OTHER_FPM_SERVES_URL', 90, '%s is passed to %s, where no PHP-FPM pool of this host\'s configuration listens' % (route['url'], addresses),
@@ -553,15 +555,15 @@ def check_route(report, targets, facts, result):
     for target in mismatched:
         master = target.get('master')
         evidence = steps + ['%s:%s: pool %s listens on %s' % (target['pool']['file'], target['pool']['line'], target['pool']['name'],
-                                                             target['pool'].get('listen'))]
+                                                              target['pool'].get('listen'))]
         if master:
             evidence.append('master %s (%s, PHP %s) started at %s serves it' % (master['pid'], master.get('config'), master.get('version') or target['version'],
                                                                                 _stamp(master.get('start_time'))))
         others = [m for m in _masters(report) if m is not master and any(restarted_matches(restarted, i, m) for i in report.get('installations') or []
-                                                                           if i['id'] == m.get('installation'))]
+                                                                         if i['id'] == m.get('installation'))]
         for other in others:
             evidence.append('the one you restarted (%s) is master %s (%s), started at %s' % (restarted, other['pid'], other.get('config'),
-                                                                                            _stamp(other.get('start_time'))))
+                                                                                             _stamp(other.get('start_time'))))
         if not others:
             evidence.append('no running PHP-FPM master on this host matches %s' % restarted)
         result.cause('OTHER_FPM_SERVES_URL', 100, '%s is served by %s (PHP %s), not by the PHP-FPM you restarted (%s)' % (
@@ -572,7 +574,7 @@ def check_route(report, targets, facts, result):
         result.check('web_server_route', 'cause', '%s is served by %s, not by %s' % (route['url'], ', '.join(_label(t) for t in mismatched), restarted))
     else:
         result.check('web_server_route', 'ok', '%s is served by %s%s' % (route['url'], ', '.join(_label(t) for t in served),
-                                                                      ' (the PHP-FPM you restarted)' if restarted else ''))
+                                                                         ' (the PHP-FPM you restarted)' if restarted else ''))
 
 
 def check_symlink_release(targets, facts, result):
@@ -599,11 +601,11 @@ def check_symlink_release(targets, facts, result):
                         % (_where(ttl_fact.get('file'), ttl_fact.get('line')), ttl, link['path'], ttl)]
             if invalidated:
                 evidence.append('master %s: last OPcache (re)start at %s, %s the switch' % (target['master']['pid'], _stamp(invalidated),
-                                                                                          'after' if invalidated >= link['mtime'] else 'BEFORE'))
+                                                                                            'after' if invalidated >= link['mtime'] else 'BEFORE'))
             if script_filename:
                 evidence.append('%s: SCRIPT_FILENAME %s%s' % (script_filename['evidence'], script_filename['value'],
-                                                             ' (resolved by nginx: the entry script is fine, its includes are not)'
-                                                             if '$realpath_root' in script_filename['value'] else ''))
+                                                              ' (resolved by nginx: the entry script is fine, its includes are not)'
+                                                              if '$realpath_root' in script_filename['value'] else ''))
             if invalidated and invalidated >= link['mtime']:
                 continue
             if age > ttl:
@@ -632,8 +634,8 @@ def check_cli_vs_fpm(report, targets, facts, result):
             value, where, source, _running = setting(target, key)
             if not _same(key, cli_setting.get('value'), value):
                 diffs.append('%s=%s for php -i (cli, %s) but %s=%s for %s (%s)' % (key, cli_setting.get('value'), _where(cli_setting.get('file'),
-                                                                                                                   cli_setting.get('line')),
-                                                                                 key, value, _label(target), where))
+                                                                                                                         cli_setting.get('line')),
+                                                                                   key, value, _label(target), where))
         if diffs:
             hits += 1
             result.cause('CLI_VS_FPM', 45, '`php -i` and PHP-FPM read different OPcache settings (%s)' % target['installation'],

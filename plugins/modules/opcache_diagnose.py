@@ -276,7 +276,7 @@ def web_route(module):
         main = params['apache_conf'] or next((p for p in APACHE_MAIN_FILES if os.path.isfile(p)), None)
         if not main:
             return None, 'no nginx binary (%s) and no Apache configuration (%s): cannot follow url %s' % (binary, ', '.join(APACHE_MAIN_FILES),
-                                                                                                      params['url'])
+                                                                                                          params['url'])
         return route_apache(read_apache(_read_text, main), params['url']), None
     except WebServerError as error:
         return None, str(error)
