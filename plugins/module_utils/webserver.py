@@ -331,15 +331,22 @@ def _fastcgi_address(address):
     return {'type': 'tcp', 'host': address, 'port': None}
 
 
+def split_url(url):
+    """``(host, port, path)`` of an absolute http(s) URL, or WebServerError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise WebServerError('url %r: %s' % (url, error))
+    if not parts.scheme or not parts.hostname:
+        raise WebServerError('url %r is not an absolute http(s) URL' % url)
+    return parts.hostname.lower(), port or (443 if parts.scheme == 'https' else 80), parts.path or '/'
+
+
 def route_nginx(dump, url):
     """Route ``url`` through ``nginx -T`` output: ``{'server': 'nginx', 'found': bool, 'steps': [...],
     'fastcgi': [{'type', 'path'|'host'/'port', 'raw', 'evidence'}], 'script_filename', 'root', ...}``."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        raise WebServerError('url %r is not an absolute http(s) URL' % url)
-    host = parts.hostname.lower()
-    port = parts.port or (443 if parts.scheme == 'https' else 80)
-    path = parts.path or '/'
+    host, port, path = split_url(url)
     tree = nginx_tree(dump)
     servers, upstreams = nginx_servers(tree)
     result = {'server': 'nginx', 'url': url, 'found': False, 'steps': [], 'fastcgi': [], 'script_filename': None, 'root': None,
@@ -561,12 +568,7 @@ def _pattern_matches(pattern, path):
 def route_apache(directives, url):
     """Route ``url`` through Apache's proxy_fcgi handlers (virtual host by port and ServerName/
     ServerAlias, else the port's first; handlers of the server config apply everywhere)."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        raise WebServerError('url %r is not an absolute http(s) URL' % url)
-    host = parts.hostname.lower()
-    port = parts.port or (443 if parts.scheme == 'https' else 80)
-    path = parts.path or '/'
+    host, port, path = split_url(url)
     result = {'server': 'apache', 'url': url, 'found': False, 'steps': [], 'fastcgi': [], 'script_filename': None, 'root': None}
     handlers = apache_handlers(directives)
     vhosts = []

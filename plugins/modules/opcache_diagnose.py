@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: opcache_diagnose
 short_description: Answer "I changed the PHP code, why does the old code still run?" with ranked causes and evidence
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Takes what you know (the files you changed, the application root, the URL that shows old code, the PHP-FPM you
     restarted) and checks every known cause in turn.

@@ -169,9 +169,10 @@ def test_nginx_failure_names_the_problem(tmp_path):
     assert 'nginx' in str(error.value) and 'exit' in str(error.value)
 
 
-def test_bad_url_is_refused(dump):
-    with pytest.raises(WebServerError, match='not an absolute'):
-        route_nginx(dump, 'shop.example/checkout')
+@pytest.mark.parametrize('url, message', [('shop.example/checkout', 'not an absolute'), ('http://shop.example:99999/', 'Port out of range')])
+def test_bad_url_is_refused(dump, url, message):
+    with pytest.raises(WebServerError, match=message):
+        route_nginx(dump, url)
 
 
 @pytest.mark.parametrize('text, words', [
