@@ -273,8 +273,9 @@ def check_validation(targets, facts, result):
         score = 99
         if master:
             stats = ((master.get('status') or {}).get('statistics') or {})
+            last_reset = _stamp(stats['last_restart_time']) if stats.get('last_restart_time') else 'never'
             evidence.append('master %s cached its scripts since %s (start %s, last reset %s); a changed file is never checked again'
-                            % (master['pid'], _stamp(_cache_time(master)), _stamp(stats.get('start_time')), _stamp(stats.get('last_restart_time') or None)))
+                            % (master['pid'], _stamp(_cache_time(master)), _stamp(stats.get('start_time')), last_reset))
         cache_time = _cache_time(master)
         changed = _changed(facts)
         if changed and cache_time and all(c['mtime'] < cache_time for c in changed):
