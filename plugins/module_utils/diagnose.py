@@ -465,6 +465,10 @@ def check_file_cache(targets, facts, result):
                  'set for %s' % ', '.join(sorted(set(_label(t) for t in hits))) if hits else 'opcache.file_cache is not set')
 
 
+def _running(value):
+    return "PHP's default (no file set it when the master started)" if value is None else repr(value)
+
+
 def check_reload(targets, facts, result):
     """The running master started before the ini change (reload needed); an OPcache restart pending."""
     reload_hits = []
@@ -484,8 +488,8 @@ def check_reload(targets, facts, result):
         evidence = []
         score = 0
         for item in master.get('drift') or []:
-            evidence.append('%s: %s=%r on disk, but master %s runs %r' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
-                                                                          item.get('running')))
+            evidence.append('%s: %s=%r on disk, but master %s runs %s' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
+                                                                          _running(item.get('running'))))
             score = max(score, 90 if item['directive'] in FRESHNESS else 65)
         for pool in master.get('pools') or []:
             for item in pool.get('drift') or []:

@@ -267,6 +267,14 @@ def test_reload_needed_when_the_master_runs_older_settings(tmp_path):
     assert 'reload' in reload['fix'] and 'php8.2-fpm' in reload['fix']
 
 
+def test_reload_needed_for_a_file_added_after_the_start(tmp_path):
+    live = master(100, drift=[{'directive': 'opcache.validate_timestamps', 'running': None, 'disk': '0',
+                               'evidence': CONF_D + '/99-opcache-optimization.ini:3'}])
+    reload = cause(run(with_live(report_for(tmp_path, BASE), live)), 'RELOAD_NEEDED')
+    assert reload['evidence'][0] == ("%s/99-opcache-optimization.ini:3: opcache.validate_timestamps='0' on disk, but master 100 runs PHP's default "
+                                     "(no file set it when the master started)" % CONF_D)
+
+
 def test_reload_needed_for_a_changed_file_only(tmp_path):
     result = run(with_live(report_for(tmp_path, BASE), master(100, changed_after_start=[{'file': FPM + '/php.ini', 'mtime': NOW - 5}])))
     assert cause(result, 'RELOAD_NEEDED')['score'] == 60
