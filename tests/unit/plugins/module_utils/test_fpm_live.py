@@ -473,3 +473,11 @@ def test_the_live_view_probe_cannot_act_and_the_invalidation_probe_can():
     status_part = live_probe.PROBE_SOURCE.index("if (!function_exists('opcache_get_status'))")
     assert hold.ACTION_PROBE_SOURCE.startswith(live_probe.PROBE_SOURCE[:status_part])
     assert hold.ACTION_PROBE_SOURCE.endswith(live_probe.PROBE_SOURCE[status_part:])
+
+
+def test_diagnose_reads_the_running_default_of_a_drift():
+    # opcache_diagnose words a drift item of the live view: the default the master runs stays "PHP's default"
+    from ansible_collections.phpops.opcache.plugins.module_utils import diagnose
+    assert diagnose._running('1', 'default') == "PHP's default '1' (no file set it when the master started)"
+    assert diagnose._running(None) == "PHP's default (no file set it when the master started)"
+    assert diagnose._running('0', 'ini') == "'0'"
