@@ -151,7 +151,10 @@ live:
       C(capacity) (C(memory), C(interned_strings) and C(keys), each with C(configured), C(used) and C(used_percent);
       C(hit_rate), C(oom_restarts), C(hash_restarts) and C(near_limit), one entry per resource at 90% or more, or with
       restarts, with C(code), C(directive), C(configured) and C(suggested), the value to raise it to),
-      C(jit) (C(mode) and C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
+      C(releases) (for each root of O(verify_paths) that is a symlink into a directory of releases, C(current -> releases/N):
+      C(root), C(current), C(releases_dir), C(releases) with C(name), C(current), C(scripts) and C(memory) (bytes) cached
+      per release, and C(old_releases), C(old_scripts) and C(old_memory) held by releases no longer current; null
+      without such a root), C(jit) (C(mode) and C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
       C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
       loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)

@@ -197,3 +197,27 @@ def test_stale_whatever_the_deploy_does_to_mtimes(env):
     time.sleep(2.1)                          # past www's revalidate_freq
     assert _get(env, 'www', scripts['www', 'same_mtime']) == 'v1'
     assert _get(env, 'www', scripts['www', 'rsync']) == 'v2'
+
+
+# -- 6. releases: current -> releases/N ------------------------------------------------------------
+
+def test_old_releases_held_in_the_cache(env):
+    site = os.path.join(env['base'], 'site')
+    for release in ('1', '2', '3'):
+        for name in ('index.php', 'lib.php'):
+            write_file(os.path.join(site, 'releases', release, name), '<?php echo "%s";\n' % release)
+    os.symlink(os.path.join(site, 'releases', '3'), os.path.join(site, 'current'))
+    for release in ('1', '2', '3'):        # each release served while it was current
+        for name in ('index.php', 'lib.php'):
+            assert _get(env, 'www', os.path.join(site, 'releases', release, name)) == release
+    report, master = _run(env, verify_paths=[os.path.join(site, 'current')])
+    view = master['releases'][0]
+    assert (view['root'], view['current'], view['releases_dir']) == (os.path.join(site, 'current'), os.path.join(site, 'releases', '3'),
+                                                                     os.path.join(site, 'releases'))
+    assert [(r['name'], r['current'], r['scripts']) for r in view['releases']] == [('1', False, 2), ('2', False, 2), ('3', True, 2)]
+    assert view['old_releases'] == ['1', '2'] and view['old_scripts'] == 4
+    assert view['old_memory'] == sum(r['memory'] for r in view['releases'][:2]) > 0
+    found = [f for f in report['findings'] if f['code'] == 'LIVE_OLD_RELEASES_CACHED']
+    assert len(found) == 1 and 'max_wasted_percentage' in found[0]['message']
+    # the stale scan looks at what the root serves: the current release only
+    assert master['stale_scripts']['checked'] == 2 and master['stale_scripts']['count'] == 0

@@ -146,7 +146,8 @@ _PROBE_STATUS = r'''if (!function_exists('opcache_get_status')) {
                     if (count($list) < $limit) {
                         $list[] = array($path, isset($info['timestamp']) ? $info['timestamp'] : null,
                             isset($info['last_used_timestamp']) ? $info['last_used_timestamp'] : null,
-                            isset($info['hits']) ? $info['hits'] : null);
+                            isset($info['hits']) ? $info['hits'] : null,
+                            isset($info['memory_consumption']) ? $info['memory_consumption'] : null);
                     }
                 }
                 $r['scripts'] = array('matched' => $n, 'list' => $list, 'absent' => false);

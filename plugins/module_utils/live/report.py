@@ -30,6 +30,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import In
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
@@ -89,6 +90,7 @@ def _master_report(fs, master, report, options, findings):
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
         'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None, 'capacity': None,
+        'releases': None,
     }
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
@@ -159,9 +161,12 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     result['probe_pool'] = spec.name
     result['status_error'] = entry['status_error']
     paths = options.verify_paths
+    roots = release_roots(paths, spec.chroot)
+    # OPcache lists scripts by resolved path: a current -> releases/N root is asked for all releases
+    asked = _unique(paths + [r['releases_dir'].rstrip('/') + '/' for r in roots])
     if paths and master_data.get('status') is not None:
         try:
-            scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': paths, 'limit': MAX_SCRIPTS}, options.timeout)
+            scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': asked, 'limit': MAX_SCRIPTS}, options.timeout)
             master_data['scripts'] = scripts_data.get('scripts')
         except (LiveError, OSError, IOError) as error:
             result['status_error'] = 'the cached script list could not be read through pool %s: %s' % (spec.name, error)
@@ -192,7 +197,33 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     _status_findings(result, master_data, table, findings, inst_id)
     _runtime(result, entry, master_data, findings, inst_id)
     if paths:
+        _releases(result, master_data, roots, findings, inst_id)
+        if roots and isinstance(master_data.get('scripts'), dict):
+            # stale code is what the roots serve: the current release, not the old ones kept on disk
+            served = tuple(paths + [r['current'].rstrip('/') + '/' for r in roots])
+            listed = master_data['scripts']
+            kept = [e for e in listed['list'] if e[0].startswith(served)]
+            master_data['scripts'] = dict(listed, list=kept, matched=listed['matched'] - (len(listed['list']) - len(kept)))
         _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
+
+
+def _releases(result, data, roots, findings, inst_id):
+    scripts = data.get('scripts')
+    if not roots or not isinstance(scripts, dict):
+        return
+    result['releases'] = group_by_release(scripts['list'], roots)
+    wasted_limit = ((data.get('ini') or {}).get('opcache.max_wasted_percentage') or {}).get('local') or '5'
+    for view in result['releases']:
+        if not view['old_scripts']:
+            continue
+        findings.append(_finding('LIVE_OLD_RELEASES_CACHED', 'warning',
+                                 'php-fpm master %d still holds %d script(s), %.1f MB, of release(s) %s under %s that %s no longer current '
+                                 '(%s -> %s): an OPcache reset is due after each deploy. opcache.max_wasted_percentage=%s will not free them: '
+                                 'the old copies are valid entries under other paths, not wasted memory, so only a full cache restarts it'
+                                 % (result['pid'], view['old_scripts'], view['old_memory'] / 1048576.0, ', '.join(view['old_releases']),
+                                    view['releases_dir'], 'is' if len(view['old_releases']) == 1 else 'are', view['root'], view['current'],
+                                    wasted_limit),
+                                 [view['root'], view['releases_dir']], inst_id))
 
 
 def _changed_after(paths, loaded):

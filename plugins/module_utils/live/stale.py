@@ -63,7 +63,7 @@ def judge_script(mtime, ctime, timestamp, last_used, cache_time):
 def stale_scripts(scripts, cache_time, chroot=None, max_examples=10):
     """Cached scripts whose file changed after it was cached.
 
-    ``scripts``: ``[[path, timestamp|None, last_used_timestamp, hits], ...]`` from the probe;
+    ``scripts``: ``[[path, timestamp|None, last_used_timestamp, hits, memory_consumption], ...]`` from the probe;
     ``cache_time``: max of start_time and last_restart_time. See ``judge_script``. Returns
     ``{count, examples, inconclusive, inconclusive_examples}``; ``certain`` of an example is true when
     the file's content surely changed after the script was compiled."""
@@ -71,7 +71,8 @@ def stale_scripts(scripts, cache_time, chroot=None, max_examples=10):
     examples = []
     inconclusive = 0
     inconclusive_examples = []
-    for path, timestamp, last_used, _hits in scripts:
+    for entry in scripts:
+        path, timestamp, last_used = entry[:3]
         local = posixpath.join(chroot, path.lstrip('/')) if chroot else path
         mtime, ctime = _times(local)
         verdict, certain, reason = judge_script(mtime, ctime, timestamp, last_used, cache_time)
