@@ -59,3 +59,29 @@ def group_by_release(scripts, roots):
         views.append(dict(root, releases=releases, old_releases=[r['name'] for r in old], old_scripts=sum(r['scripts'] for r in old),
                           old_memory=sum(r['memory'] for r in old)))
     return views
+
+
+def preload_view(settings, preload_statistics, roots, loaded_time, mtime_of):
+    """Preloading of one master: ``{script, user, memory, functions, classes, scripts, changed,
+    in_release}``. ``settings``: the probing pool's {directive: {value}}; ``preload_statistics``:
+    ``opcache_get_status()['preload_statistics']`` (None without preloading); ``loaded_time``: when
+    the master preloaded (its start); ``mtime_of``: path -> mtime or None. ``changed``: preloaded
+    scripts modified (or removed) since; ``in_release``: the releases directory the preload script
+    lies in (it pins that release until PHP-FPM restarts), else None."""
+    script = (settings.get('opcache.preload') or {}).get('value') or None
+    stats = preload_statistics if isinstance(preload_statistics, dict) else {}
+    view = {'script': script, 'user': (settings.get('opcache.preload_user') or {}).get('value') or None,
+            'memory': stats.get('memory_consumption'), 'functions': len(stats.get('functions') or []), 'classes': len(stats.get('classes') or []),
+            'scripts': list(stats.get('scripts') or []), 'changed': [], 'in_release': None}
+    if not script:
+        return view
+    for path in [script] + [p for p in view['scripts'] if p != script]:
+        when = mtime_of(path)
+        if when is None or (loaded_time and when > loaded_time):
+            view['changed'].append({'file': path, 'mtime': when})
+    resolved = os.path.realpath(script)
+    for root in roots:
+        prefix = root['releases_dir'].rstrip('/') + '/'
+        if resolved.startswith(prefix) or script.startswith(prefix) or script.startswith(root['root'].rstrip('/') + '/'):
+            view['in_release'] = root['releases_dir']
+    return view

@@ -30,7 +30,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import In
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
-from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, release_roots
+from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, preload_view, release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
@@ -90,7 +90,7 @@ def _master_report(fs, master, report, options, findings):
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
         'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None, 'capacity': None,
-        'releases': None,
+        'releases': None, 'preload': None,
     }
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
@@ -196,6 +196,7 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
     _status_findings(result, master_data, table, findings, inst_id)
     _runtime(result, entry, master_data, findings, inst_id)
+    _preload(result, entry, master_data, roots, findings, inst_id)
     if paths:
         _releases(result, master_data, roots, findings, inst_id)
         if roots and isinstance(master_data.get('scripts'), dict):
@@ -205,6 +206,25 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
             kept = [e for e in listed['list'] if e[0].startswith(served)]
             master_data['scripts'] = dict(listed, list=kept, matched=listed['matched'] - (len(listed['list']) - len(kept)))
         _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
+
+
+def _preload(result, entry, data, roots, findings, inst_id):
+    if data.get('status') is None:
+        return
+    preload = result['preload'] = preload_view(entry['settings'], (data.get('status') or {}).get('preload_statistics'), roots,
+                                               (result['config_loaded_time'] or 0) + START_TIME_SLACK, file_mtime)
+    if preload['changed']:
+        findings.append(_finding('LIVE_PRELOAD_CHANGED', 'warning',
+                                 'php-fpm master %d preloaded %s at its start; changed on disk since: %s. opcache_reset() does not drop '
+                                 'preloaded scripts: restart (or reload) php-fpm to preload the new code'
+                                 % (result['pid'], preload['script'], ', '.join(c['file'] for c in preload['changed'][:5])),
+                                 [c['file'] for c in preload['changed']], inst_id, None, 'opcache.preload'))
+    if preload['in_release']:
+        findings.append(_finding('LIVE_PRELOAD_IN_RELEASE', 'warning',
+                                 'opcache.preload=%s of php-fpm master %d lies in the releases directory %s: the master keeps the release it '
+                                 'preloaded at its start whatever current points to later, until php-fpm restarts; restart php-fpm on '
+                                 'each deploy, or preload from outside the releases' % (preload['script'], result['pid'], preload['in_release']),
+                                 [preload['script']], inst_id, None, 'opcache.preload'))
 
 
 def _releases(result, data, roots, findings, inst_id):

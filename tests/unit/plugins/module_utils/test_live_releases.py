@@ -43,3 +43,21 @@ def test_group_by_release(tmp_path):
     assert (view['old_releases'], view['old_scripts'], view['old_memory']) == (['1', '2'], 4, 2200)
     # only the current release cached: nothing held by old ones
     assert releases.group_by_release(scripts[3:4], [root])[0]['old_scripts'] == 0
+
+
+def test_preload_view(tmp_path):
+    site = _layout(tmp_path)
+    root = releases.release_roots([str(site / 'current')])
+    script = str(site / 'current' / 'preload.php')
+    stats = {'memory_consumption': 4096, 'functions': ['f'], 'classes': ['A', 'B'], 'scripts': [script, '/app/lib.php']}
+    mtimes = {script: 100, '/app/lib.php': 300}
+    view = releases.preload_view({'opcache.preload': {'value': script}, 'opcache.preload_user': {'value': 'www-data'}}, stats, root, 200, mtimes.get)
+    assert (view['script'], view['user'], view['memory'], view['functions'], view['classes']) == (script, 'www-data', 4096, 1, 2)
+    assert view['changed'] == [{'file': '/app/lib.php', 'mtime': 300}]
+    assert view['in_release'] == str(site / 'releases')
+    # outside any release, nothing changed; no preloading at all
+    quiet = releases.preload_view({'opcache.preload': {'value': '/app/p.php'}}, {'scripts': ['/app/p.php']}, root, 200, {'/app/p.php': 100}.get)
+    assert (quiet['changed'], quiet['in_release']) == ([], None)
+    assert releases.preload_view({'opcache.preload': {'value': ''}}, None, root, 200, mtimes.get)['script'] is None
+    # a preload script removed from disk counts as changed
+    assert releases.preload_view({'opcache.preload': {'value': '/gone.php'}}, {}, [], 200, {}.get)['changed'] == [{'file': '/gone.php', 'mtime': None}]
