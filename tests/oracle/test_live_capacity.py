@@ -10,16 +10,12 @@ tiny scripts; ``roomy``: the same 20 scripts in a default-sized cache (no findin
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
-from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, opcache_ini, write_file
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch, private_master
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file
 
 CASES = {
     'mem': ([('opcache.memory_consumption', 8), ('opcache.interned_strings_buffer', 1)], 300, 400),
@@ -34,34 +30,18 @@ def _script(number, strings):
 
 @pytest.fixture(scope='module')
 def reports():
-    if not os.path.isfile(FPM_BINARY):
-        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM_BINARY, PHP_VERSION), pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail('this oracle needs root (pool users)', pytrace=False)
-    base = tempfile.mkdtemp(prefix='livecap', dir='/tmp')
-    os.chmod(base, 0o755)
-    probe_dir = '/run/phpops-test-cap-%d' % os.getpid()
-    started = {}
-    try:
+    with live_scratch('cap') as (base, probe_dir, started):
         result = {}
         for name, (settings, count, strings) in CASES.items():
             app = os.path.join(base, 'app-' + name)
             for number in range(count):
                 write_file(os.path.join(app, 's%03d.php' % number), _script(number, strings), mtime=1000000000)
-            fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, name), php_ini='; test\n', connect_unix=False,
-                             conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1)] + settings)})
-            listen = fpm.add_pool('www', os.path.join(base, '%s.sock' % name), user='www-data', group='www-data')
-            started[name] = fpm.start()
+            fpm = private_master(base, name, settings)
+            started.append(fpm.start())
             for number in range(count):
-                FastCGIClient(listen, read_timeout=5).request(build_php_params(os.path.join(app, 's%03d.php' % number)))
-            found = [m for m in proc_masters.find_fpm_masters() if m.pid == fpm.master_pid]
-            result[name] = live_view.live_report(HostFS('/'), None, probe_dir=probe_dir, masters=found)
+                FastCGIClient(fpm.listens['www'], read_timeout=5).request(build_php_params(os.path.join(app, 's%03d.php' % number)))
+            result[name] = live_of(fpm, probe_dir)
         yield result
-    finally:
-        for fpm in started.values():
-            fpm.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(probe_dir, ignore_errors=True)
 
 
 def _near(report):

@@ -14,19 +14,14 @@ The private master runs in the foreground as a child of the test; the system's F
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
-from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import opcache_ini, write_file
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch, private_master
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file
 
 POOLS = {
     'www': '',
@@ -38,34 +33,18 @@ POOLS = {
 
 @pytest.fixture(scope='module')
 def env():
-    if not os.path.isfile(FPM_BINARY):
-        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM_BINARY, PHP_VERSION), pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail('this oracle needs root (pool users)', pytrace=False)
-    base = tempfile.mkdtemp(prefix='livedeploys', dir='/tmp')
-    os.chmod(base, 0o755)
-    write_file(os.path.join(base, 'prepend.php'), "<?php ini_set('opcache.revalidate_freq', '9');\n")
-    app = os.path.join(base, 'app')
-    os.makedirs(app)
-    probe_dir = '/run/phpops-test-deploys-%d' % os.getpid()
-    fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, 'fpm'), php_ini='; main ini of the test\n',
-                     conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.file_update_protection', 0)])},
-                     connect_unix=False)
-    for name, extra in POOLS.items():
-        fpm.add_pool(name, os.path.join(base, '%s.sock' % name), user='www-data', group='www-data', extra=extra % {'base': base})
-    try:
-        fpm.start()
+    with live_scratch('deploys') as (base, probe_dir, started):
+        write_file(os.path.join(base, 'prepend.php'), "<?php ini_set('opcache.revalidate_freq', '9');\n")
+        app = os.path.join(base, 'app')
+        os.makedirs(app)
+        fpm = private_master(base, 'fpm', [('opcache.file_update_protection', 0)],
+                             [(name, extra % {'base': base}) for name, extra in POOLS.items()])
+        started.append(fpm.start())
         yield {'base': base, 'app': app, 'fpm': fpm, 'probe_dir': probe_dir}
-    finally:
-        fpm.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(probe_dir, ignore_errors=True)
 
 
 def _run(env, **options):
-    masters = [m for m in proc_masters.find_fpm_masters() if m.pid == env['fpm'].master_pid]
-    assert len(masters) == 1, proc_masters.find_fpm_masters()
-    report = live_view.live_report(HostFS('/'), None, probe_dir=env['probe_dir'], masters=masters, **options)
+    report = live_of(env['fpm'], env['probe_dir'], **options)
     return report, report['masters'][0]
 
 

@@ -8,48 +8,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, opcache_ini
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch, private_master
 
 CASES = {'tracing': '8M', 'nobuffer': '0'}
 
 
 @pytest.fixture(scope='module')
 def reports():
-    if not os.path.isfile(FPM_BINARY):
-        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM_BINARY, PHP_VERSION), pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail('this oracle needs root (pool users)', pytrace=False)
-    base = tempfile.mkdtemp(prefix='livejit', dir='/tmp')
-    os.chmod(base, 0o755)
-    probe_dir = '/run/phpops-test-jit-%d' % os.getpid()
-    started = {}
-    try:
+    with live_scratch('jit') as (base, probe_dir, started):
         for name, size in CASES.items():
-            fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, name), php_ini='; test\n', connect_unix=False,
-                             conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.jit', 'tracing'),
-                                                                    ('opcache.jit_buffer_size', size)])})
-            fpm.add_pool('www', os.path.join(base, '%s.sock' % name), user='www-data', group='www-data')
-            started[name] = fpm.start()
-        found = dict((m.pid, m) for m in proc_masters.find_fpm_masters())
-        result = {}
-        for name, fpm in started.items():
-            report = live_view.live_report(HostFS('/'), None, probe_dir=probe_dir, masters=[found[fpm.master_pid]])
-            result[name] = report
-        yield result
-    finally:
-        for fpm in started.values():
-            fpm.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(probe_dir, ignore_errors=True)
+            started.append(private_master(base, name, [('opcache.jit', 'tracing'), ('opcache.jit_buffer_size', size)]).start())
+        yield dict((name, live_of(fpm, probe_dir)) for name, fpm in zip(CASES, started))
 
 
 def test_jit_runs_with_a_buffer(reports):

@@ -7,50 +7,31 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
-from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, opcache_ini, write_file
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch, private_master
+from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file
 
 
 @pytest.fixture(scope='module')
 def env():
-    if not os.path.isfile(FPM_BINARY):
-        pytest.fail('php-fpm binary %s is missing (apt-get install php%s-fpm)' % (FPM_BINARY, PHP_VERSION), pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail('this oracle needs root (pool users, preload_user)', pytrace=False)
-    base = tempfile.mkdtemp(prefix='livepreload', dir='/tmp')
-    os.chmod(base, 0o755)
-    site = os.path.join(base, 'site')
-    release = os.path.join(site, 'releases', '1')
-    old = time.time() - 3600
-    write_file(os.path.join(release, 'lib.php'), '<?php function phpops_lib() { return 1; }\n', mtime=old)
-    write_file(os.path.join(release, 'preload.php'), "<?php opcache_compile_file(__DIR__ . '/lib.php');\n", mtime=old)
-    os.symlink(release, os.path.join(site, 'current'))
-    preload = os.path.join(site, 'current', 'preload.php')
-    probe_dir = '/run/phpops-test-preload-%d' % os.getpid()
-    fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, 'fpm'), php_ini='; test\n', connect_unix=False,
-                     conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.preload', preload),
-                                                            ('opcache.preload_user', 'www-data')])})
-    fpm.add_pool('www', os.path.join(base, 'www.sock'), user='www-data', group='www-data')
-    try:
-        fpm.start()
+    with live_scratch('preload') as (base, probe_dir, started):
+        site = os.path.join(base, 'site')
+        release = os.path.join(site, 'releases', '1')
+        old = time.time() - 3600
+        write_file(os.path.join(release, 'lib.php'), '<?php function phpops_lib() { return 1; }\n', mtime=old)
+        write_file(os.path.join(release, 'preload.php'), "<?php opcache_compile_file(__DIR__ . '/lib.php');\n", mtime=old)
+        os.symlink(release, os.path.join(site, 'current'))
+        preload = os.path.join(site, 'current', 'preload.php')
+        fpm = private_master(base, 'fpm', [('opcache.preload', preload), ('opcache.preload_user', 'www-data')])
+        started.append(fpm.start())
         yield {'fpm': fpm, 'site': site, 'release': release, 'preload': preload, 'probe_dir': probe_dir}
-    finally:
-        fpm.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(probe_dir, ignore_errors=True)
 
 
 def _run(env, **options):
-    masters = [m for m in proc_masters.find_fpm_masters() if m.pid == env['fpm'].master_pid]
-    report = live_view.live_report(HostFS('/'), None, probe_dir=env['probe_dir'], masters=masters, **options)
+    report = live_of(env['fpm'], env['probe_dir'], **options)
     return report, report['masters'][0]
 
 
