@@ -153,8 +153,8 @@ def test_pool_values_and_origins(base_report):
     pools = _pools(base_report['masters'][0])
     live, frozen, pv = pools['live'], pools['frozen'], pools['pv']
     assert live['ok'] and frozen['ok'] and pv['ok'], (live['error'], frozen['error'], pv['error'])
-    assert live['settings']['opcache.validate_timestamps'] == {'value': '1', 'origin': 'default', 'access': 7, 'global_value': '1', 'cfg_value': None,
-                                                          'file': None, 'line': None}
+    assert live['settings']['opcache.validate_timestamps'] == {'value': '1', 'origin': 'default', 'access': 7, 'global_value': '1',
+                                                               'cfg_value': None, 'file': None, 'line': None}
     vt = frozen['settings']['opcache.validate_timestamps']
     assert (vt['value'], vt['origin'], vt['access']) == ('0', 'php_admin_value', 4)
     rf = pv['settings']['opcache.revalidate_freq']

@@ -79,6 +79,7 @@ HEADROOM = 0.75            # the suggested size keeps what is used at 75 % of it
 LOW_HIT_RATE = 90.0
 MIN_REQUESTS_FOR_HIT_RATE = 1000
 MB = 1024 * 1024
+FULL_NOTE = '; the cache is full, further scripts run uncached'
 # OPcache rounds opcache.max_accelerated_files up to the next of these primes (zend_accelerator_hash.c)
 HASH_PRIMES = (5, 11, 19, 53, 107, 223, 463, 983, 1979, 3907, 7963, 16229, 32531, 65407, 130987, 262237, 524521, 1048793)
 
@@ -134,7 +135,7 @@ def capacity_view(status, settings):
                          'message': 'OPcache memory is %s%% used (%d of %d bytes, %s wasted; %s out-of-memory restarts)%s: raise '
                                     'opcache.memory_consumption to %d' % (view['memory']['used_percent'], total - (memory.get('free_memory') or 0),
                                                                           total, memory.get('wasted_memory'), stats.get('oom_restarts') or 0,
-                                                                          '; the cache is full, further scripts run uncached' if status.get('cache_full') else '',
+                                                                          FULL_NOTE if status.get('cache_full') else '',
                                                                           suggested)})
     if interned.get('buffer_size'):
         size = interned['buffer_size']
