@@ -234,7 +234,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.phpops.opcache.plugins.module_utils.diagnose import diagnose, gather_facts, realpath_ttls
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.module_support import report_from_params, target_argument_spec
+from ansible_collections.phpops.opcache.plugins.module_utils.info_module import report_from_params, target_argument_spec
 from ansible_collections.phpops.opcache.plugins.module_utils.webserver import (
     APACHE_MAIN_FILES,
     WebServerError,
