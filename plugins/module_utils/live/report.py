@@ -8,10 +8,11 @@ would not start), with findings.
 ``live_report(fs, report, ...)`` returns ``{'masters': [...], 'not_running': [...], 'findings':
 [Finding.as_dict()...], 'skipped': None|str}``; every master is a dict with ``pid, config, binary,
 start_time, config_loaded_time, installation, version, php_ini_loaded_file, php_ini_scanned_files,
-status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test``; every pool
+status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test, capacity, jit, releases, preload``
+(see live.runtime and live.releases); every pool
 ``{name, listen, user, group, chroot, ok, error, worker_pid, worker_uid, settings: {directive:
-{value, origin, access, global_value, cfg_value}}, drift[]}``. ``origin`` is ``php_admin_value``
-(admin-locked in the pool), ``php_value`` (pool php_value/php_flag), ``runtime`` (local differs
+{value, origin, access, global_value, cfg_value, file, line}}, drift[]}``. ``origin`` is the pool line's kind
+(``php_value``, ``php_flag``, ``php_admin_value``, ``php_admin_flag``, with its ``file`` and ``line``), ``runtime`` (local differs
 from global: .user.ini, [PATH=]/[HOST=] section or ini_set), ``ini`` (file chain, ``get_cfg_var``
 has it) or ``default``.
 """
