@@ -58,6 +58,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
     write_probe,
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act
+from ansible_collections.phpops.opcache.plugins.module_utils.reset_pending import holders, note_scheduled_reset, pending_since
 
 STRATEGIES = ('auto', 'reset', 'reload', 'restart')
 ESCALATION = ('reset', 'reload', 'restart')
@@ -531,7 +532,8 @@ class ResetAction(InvalidationAction):
         return ('pool %s: opcache_reset() returned False because an OPcache restart of %s is already pending, %s; %s; it completes when no '
                 'worker of the master is inside a request that started before it (or after opcache.force_restart_timeout=%s s, when OPcache '
                 'kills the holders); until then requests run uncached; %s'
-                % (channel.name, job.where(), pending_since(job, summary), holders(job), force, then))
+                % (channel.name, job.where(), pending_since(job.marker_dir(), job.master, summary, job.pending_seen),
+                   holders(job.channels, job.master), force, then))
 
     def restarted(self):
         before = self.job.result['before']
@@ -612,89 +614,6 @@ def _reset_refused(channel, data):
     """Why a probe's opcache_reset() did not schedule a restart, naming the pool."""
     error = ' (%s)' % data['reset_error'] if data.get('reset_error') else ''
     return 'pool %s: opcache_reset() returned %r%s' % (channel.name, data.get('reset_result'), error)
-
-
-RESET_NOTE = 'phpops-reset-%d.json'
-
-
-def note_scheduled_reset(directory, master, pool, summary):
-    """Note in ``directory`` (when it exists) that this run's opcache_reset() scheduled a restart of
-    ``master``: a later run that finds a restart still pending can say since when. Best effort."""
-    stats = (summary or {}).get('statistics') or {}
-    if not os.path.isdir(directory) or stats.get('manual_restarts') is None:
-        return
-    path = os.path.join(directory, RESET_NOTE % master['pid'])
-    record = {'time': time.time(), 'pool': pool, 'pid': master['pid'], 'master_start_time': master['start_time'],
-              'manual_restarts': stats['manual_restarts']}
-    try:
-        with open(path + '.new', 'w') as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            json.dump(record, handle)
-        os.rename(path + '.new', path)
-    except (IOError, OSError):
-        pass
-
-
-def scheduled_reset(directory, master, summary):
-    """The note of the reset that scheduled the restart pending now (same master, same count of
-    manual restarts), else None."""
-    try:
-        with open(os.path.join(directory, RESET_NOTE % master['pid'])) as handle:
-            record = json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
-    stats = (summary or {}).get('statistics') or {}
-    if not isinstance(record, dict) or record.get('master_start_time') != master['start_time'] or record.get('manual_restarts') != stats.get('manual_restarts'):
-        return None
-    return record
-
-
-def _clock(when):
-    return time.strftime('%H:%M:%S UTC', time.gmtime(when))
-
-
-def pending_since(job, summary):
-    """Since when the pending restart is known: the earlier run that scheduled it, else this run's first look."""
-    record = scheduled_reset(job.marker_dir(), job.master, summary)
-    now = time.time()
-    if record and isinstance(record.get('time'), (int, float)):
-        return 'scheduled by an earlier opcache_reset run through pool %s at %s (%.0f s ago)' % (record.get('pool'), _clock(record['time']), now - record['time'])
-    stats = summary.get('statistics') or {}
-    return ('scheduled by something else than this module (an application calling opcache_reset(), or OPcache itself when memory or keys '
-            'ran out: oom_restarts=%s, hash_restarts=%s, manual_restarts=%s), pending at least since this run first looked at %s (%.1f s ago)'
-            % (stats.get('oom_restarts'), stats.get('hash_restarts'), stats.get('manual_restarts'), _clock(job.pending_seen), now - job.pending_seen))
-
-
-def _request_of(process):
-    return 'pid %s: %s %s (script %s) running for %.1f s' % (
-        process.get('pid'), process.get('request method'), process.get('request uri'), process.get('script'),
-        (process.get('request duration') or 0) / 1e6)
-
-
-def holders(job):
-    """The requests that may hold the pending restart (the longest running first), from the pools'
-    status pages; without one, the pools and their workers."""
-    running, without = [], []
-    for channel in job.channels:
-        status = channel.fpm_status()
-        if status is None:
-            without.append(channel.name)
-            continue
-        for process in status.get('processes') or []:
-            if process.get('state') == 'Running' and not str(process.get('request uri') or '').startswith(channel.spec['status_path']):
-                running.append((channel.name, process))
-    running.sort(key=lambda item: -(item[1].get('request duration') or 0))
-    parts = []
-    if running:
-        parts.append('running now: %s' % '; '.join('pool %s %s' % (name, _request_of(p)) for name, p in running[:3]))
-    elif len(without) < len(job.channels):
-        parts.append('the status pages show no request running now: it may just have ended')
-    if without:
-        workers = job.master.get('worker_pools') or {}
-        parts.append('pool%s %s (%s) set%s no pm.status_path, so the request holding it there cannot be named' % (
-            's' if len(without) > 1 else '', ', '.join(without), ', '.join('%s: %d workers' % (n, len(workers.get(n) or ())) for n in without),
-            '' if len(without) > 1 else 's'))
-    return 'held by a request that started before it: ' + ', '.join(parts)
 
 
 def _counters(summary):
