@@ -62,7 +62,8 @@ def pending_since(directory, master, summary, first_seen):
     record = scheduled_reset(directory, master, summary)
     now = time.time()
     if record and isinstance(record.get('time'), (int, float)):
-        return 'scheduled by an earlier opcache_reset run through pool %s at %s (%.0f s ago)' % (record.get('pool'), _clock(record['time']), now - record['time'])
+        return 'scheduled by an earlier opcache_reset run through pool %s at %s (%.0f s ago)' % (
+            record.get('pool'), _clock(record['time']), now - record['time'])
     stats = summary.get('statistics') or {}
     return ('scheduled by something else than this module (an application calling opcache_reset(), or OPcache itself when memory or keys '
             'ran out: oom_restarts=%s, hash_restarts=%s, manual_restarts=%s), pending at least since this run first looked at %s (%.1f s ago)'

@@ -73,6 +73,8 @@ class Site(object):
 
     def master(self):
         found = [m for m in find_fpm_masters() if m['config'] == self.fpm.conf]
+        # a worker forked a moment ago still carries the master's title: the master is not a child of one
+        found = [m for m in found if m['ppid'] not in [other['pid'] for other in found]]
         assert len(found) == 1, found
         return found[0]
 
@@ -152,7 +154,7 @@ def test_auto_escalation_never_reloads_or_restarts_into_a_broken_configuration(b
         with pytest.raises(InvalidationError) as caught:
             job.run('auto', 5.0)
         message = str(caught.value)
-        assert 'reset: opcache.restrict_api bars opcache_reset()' in message, message
+        assert 'reset: pool www: opcache_reset() returned False (Zend OPcache API is restricted by "restrict_api"' in message, message
         reload_part = message.split('reload: ', 1)[1].split(' | restart: ')[0]
         _assert_fpm_message(reload_part, site)
         assert 'restart: no init service is known' in message, message
