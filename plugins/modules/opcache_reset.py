@@ -78,6 +78,8 @@ options:
   probe_dir:
     description:
       - Where the probe and the canary are written (readable only by root and each pool's group; removed afterwards).
+      - "A reset that scheduled a restart leaves a note here, C(phpops-reset-<master pid>.json) (mode 0600, a few bytes),
+        so that a later run that finds the restart still pending can say since when."
     type: path
     default: /run/phpops-opcache
   timeout:
