@@ -127,8 +127,8 @@ def restart_collateral(config_path, same_binary, root='/'):
 def describe_collateral(collateral):
     """One sentence: which command stops which other masters, and why."""
     return '%s also stops master %s: the stop in %s kills every process of %s (start-stop-daemon --exec)' % (
-        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m['pid'], m['config']) for m in collateral['masters']),
-        collateral['script'], collateral['masters'][0]['binary'])
+        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m.pid, m.config) for m in collateral['masters']),
+        collateral['script'], collateral['masters'][0].binary)
 
 
 def _error_log_of(conf_path):
@@ -194,14 +194,14 @@ def check_fpm_config(run_command, binary, conf_path):
     except (IOError, OSError) as error:
         return False, '%s failed to run: %s' % (' '.join(argv), error)
     said = (err or '') + '\n' + (out or '')
-    errors = _fpm_errors(said) or (_fpm_errors(_new_log_text(log, offset)) if log else [])
     if rc == 0:
-        return True, '%s: configuration test is successful' % ' '.join(argv)
+        return True, 'configuration file %s test is successful' % conf_path
+    errors = _fpm_errors(said) or (_fpm_errors(_new_log_text(log, offset)) if log else [])
     if errors:
-        reason = '; '.join(errors)
-    else:
-        reason = said.strip().splitlines()[-1] if said.strip() else 'no message%s' % (' (see %s)' % log if log else '')
-    return False, '%s failed (rc=%d): %s' % (' '.join(argv), rc, reason)
+        return False, '; '.join(errors)
+    if said.strip():
+        return False, said.strip().splitlines()[-1]
+    return False, 'exited %d without a message%s' % (rc, ' (see %s)' % log if log else '')
 
 
 def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/', binary=None):
@@ -223,6 +223,8 @@ def act(run_command, config_path, action, master_pid=None, same_binary=(), root=
     else:
         raise ServiceError('no init service is known for the FPM master using %s; cannot %s it' % (config_path, action))
     ok, message = check_fpm_config(run_command, binary, config_path)
+    if not ok and binary:
+        message = '%s -t -y %s fails: %s' % (binary, config_path, message)
     if not ok:
         raise ServiceError('not %s php-fpm master %s (%s): the configuration it would load fails the test, so the master would not come back: '
                            '%s; the running master is left alone; fix the configuration and run again'

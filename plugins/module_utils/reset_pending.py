@@ -26,8 +26,8 @@ def note_scheduled_reset(directory, master, pool, summary):
     stats = (summary or {}).get('statistics') or {}
     if not os.path.isdir(directory) or stats.get('manual_restarts') is None:
         return
-    path = os.path.join(directory, RESET_NOTE % master['pid'])
-    record = {'time': time.time(), 'pool': pool, 'pid': master['pid'], 'master_start_time': master['start_time'],
+    path = os.path.join(directory, RESET_NOTE % master.pid)
+    record = {'time': time.time(), 'pool': pool, 'pid': master.pid, 'master_start_time': master.start_time,
               'manual_restarts': stats['manual_restarts']}
     try:
         with open(path + '.new', 'w') as handle:
@@ -42,12 +42,12 @@ def scheduled_reset(directory, master, summary):
     """The note of the reset that scheduled the restart pending now (same master, same count of
     manual restarts), else None."""
     try:
-        with open(os.path.join(directory, RESET_NOTE % master['pid'])) as handle:
+        with open(os.path.join(directory, RESET_NOTE % master.pid)) as handle:
             record = json.load(handle)
     except (IOError, OSError, ValueError):
         return None
     stats = (summary or {}).get('statistics') or {}
-    if not isinstance(record, dict) or record.get('master_start_time') != master['start_time'] or record.get('manual_restarts') != stats.get('manual_restarts'):
+    if not isinstance(record, dict) or record.get('master_start_time') != master.start_time or record.get('manual_restarts') != stats.get('manual_restarts'):
         return None
     return record
 
@@ -86,7 +86,7 @@ def holders(channels, master):
             without.append(channel.name)
             continue
         for process in status.get('processes') or []:
-            if process.get('state') == 'Running' and not str(process.get('request uri') or '').startswith(channel.spec['status_path']):
+            if process.get('state') == 'Running' and not str(process.get('request uri') or '').startswith(channel.status_path):
                 running.append((channel.name, process))
     running.sort(key=lambda item: -(item[1].get('request duration') or 0))
     parts = []
@@ -95,7 +95,7 @@ def holders(channels, master):
     elif len(without) < len(channels):
         parts.append('the status pages show no request running now: it may just have ended')
     if without:
-        workers = master.get('worker_pools') or {}
+        workers = master.worker_pools or {}
         parts.append('pool%s %s (%s) set%s no pm.status_path, so the request holding it there cannot be named' % (
             's' if len(without) > 1 else '', ', '.join(without), ', '.join('%s: %d workers' % (n, len(workers.get(n) or ())) for n in without),
             '' if len(without) > 1 else 's'))

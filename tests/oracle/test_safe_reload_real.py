@@ -30,7 +30,7 @@ import time
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import InvalidationError, MasterInvalidation
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
@@ -72,9 +72,9 @@ class Site(object):
         return response.status, response.body.decode('utf-8', 'replace').strip()
 
     def master(self):
-        found = [m for m in find_fpm_masters() if m['config'] == self.fpm.conf]
+        found = [m for m in find_fpm_masters() if m.config == self.fpm.conf]
         # a worker forked a moment ago still carries the master's title: the master is not a child of one
-        found = [m for m in found if m['ppid'] not in [other['pid'] for other in found]]
+        found = [m for m in found if m.ppid not in [other.pid for other in found]]
         assert len(found) == 1, found
         return found[0]
 
@@ -114,7 +114,7 @@ def _break(site):
 
 def _still_serving(site, pid):
     assert site.fpm.running(), 'the master exited: %s' % site.fpm.log_text(2000)
-    assert site.master()['pid'] == pid
+    assert site.master().pid == pid
     assert site.get('index.php') == (200, 'alive')
 
 
@@ -125,7 +125,7 @@ def _assert_fpm_message(message, site):
 
 def test_the_module_refuses_to_reload_a_master_whose_configuration_fails(site):
     """The opcache_reset module, run the way Ansible runs it (args file), strategy reload."""
-    pid = site.master()['pid']
+    pid = site.master().pid
     assert site.get('index.php') == (200, 'alive')
     _break(site)
     args = os.path.join(site.fpm.dir, 'args.json')
@@ -148,7 +148,7 @@ def test_auto_escalation_never_reloads_or_restarts_into_a_broken_configuration(b
     PHP-FPM's message, the restart too (no service for a private master), and the master serves on."""
     site = Site(base, ini=[('opcache.restrict_api', '/nonexistent')]).start()
     try:
-        pid = site.master()['pid']
+        pid = site.master().pid
         _break(site)
         job = site.job('auto')
         with pytest.raises(InvalidationError) as caught:
@@ -168,11 +168,11 @@ def test_a_sound_configuration_still_reloads_with_proof(base):
     configuration test passes and the reload is proven."""
     site = Site(base, foreground=False).start()
     try:
-        pid = site.master()['pid']
+        pid = site.master().pid
         result = site.job('reload').run('reload', 10.0)
         assert result['proven'] is True and result['action'] == 'reload', result
         assert [s['step'] for s in result['steps']][:2] == ['canary', 'reload'], result['steps']
-        assert site.master()['pid'] != pid and site.get('index.php') == (200, 'alive')
+        assert site.master().pid != pid and site.get('index.php') == (200, 'alive')
     finally:
         site.fpm.cleanup()
 
@@ -192,7 +192,7 @@ def test_a_rerun_while_a_reset_is_pending_says_since_when_who_holds_it_and_what_
         with pytest.raises(InvalidationError) as caught:
             site.job('reset', wait=1.0).run('reset', 1.0)
         message = str(caught.value)
-        assert 'opcache_reset() returned False because an OPcache restart of master %d' % site.master()['pid'] in message, message
+        assert 'opcache_reset() returned False because an OPcache restart of master %d' % site.master().pid in message, message
         assert 'is already pending, scheduled by an earlier opcache_reset run through pool www at ' in message, message
         assert 'held by a request that started before it: running now: pool www pid ' in message, message
         assert 'GET /slow.php (script %s) running for ' % os.path.join(site.app, 'slow.php') in message, message

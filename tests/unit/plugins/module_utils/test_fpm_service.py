@@ -18,6 +18,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import 
     service_name_for,
     stops_by_executable,
 )
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import Master
 
 
 def host(tmp_path, executables, dirs=()):
@@ -82,7 +83,7 @@ PIDFILE_ONLY = '''do_stop()
 \t# start-stop-daemon --stop --exec $DAEMON   (commented out: not run)
 }
 '''
-OTHER = {'pid': 4321, 'config': '/srv/other/php-fpm.conf', 'binary': '/usr/sbin/php-fpm8.2'}
+OTHER = Master(4321, 1, 'php-fpm: master process (/srv/other/php-fpm.conf)', '/srv/other/php-fpm.conf', '/usr/sbin/php-fpm8.2', False, None, 0, None, {})
 
 
 def sysv_host(tmp_path, script_text):
@@ -152,7 +153,7 @@ def test_a_configuration_that_fails_the_test_is_not_reloaded(tmp_path):
     assert ran == [['/usr/sbin/php-fpm8.2', '-t', '-y', str(conf)]], 'only the test ran'
     assert ("invalid process manager (static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf" in message
             and '[/etc/php/8.2/fpm/pool.d/www.conf:6]' in message), message
-    assert 'an old error' not in message and 'the running master is left alone' in message and 'rc=78' in message
+    assert 'an old error' not in message and 'the running master is left alone' in message and '/usr/sbin/php-fpm8.2 -t -y %s fails: ' % conf in message
     assert message.startswith('not reloading php-fpm master 1000 (%s)' % conf), message
 
 
@@ -170,13 +171,13 @@ def test_a_restart_through_the_service_is_refused_with_the_test_output(tmp_path)
 
 def test_check_fpm_config_reads_stderr_and_says_success():
     ok, message = check_fpm_config(lambda argv: (78, '', FPM_LOG_ERRORS), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
-    assert not ok and message.endswith("rc=78): [/etc/php/8.2/fpm/pool.d/www.conf:6] unable to parse value for entry 'pm': invalid process manager "
+    assert not ok and message == ("[/etc/php/8.2/fpm/pool.d/www.conf:6] unable to parse value for entry 'pm': invalid process manager "
                                        "(static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf from "
                                        "/etc/php/8.2/fpm/php-fpm.conf at line 6; FPM initialization failed"), message
     ok, message = check_fpm_config(lambda argv: (0, '', '[x] NOTICE: configuration file /c test is successful\n'), '/usr/sbin/php-fpm8.2', '/c')
     assert ok and 'successful' in message
     ok, message = check_fpm_config(lambda argv: (78, '', ''), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
-    assert not ok and message.endswith('rc=78): no message'), message
+    assert not ok and message == 'exited 78 without a message', message
 
 
 def test_an_unknown_binary_is_refused_without_running_anything(tmp_path):

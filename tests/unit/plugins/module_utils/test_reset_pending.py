@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 
 from ansible_collections.phpops.opcache.plugins.module_utils.reset_pending import holders, note_scheduled_reset, pending_since, scheduled_reset
 
-MASTER = {'pid': 77, 'start_time': 1000.5, 'worker_pools': {'a': [78, 79, 80], 'b': [81]}}
+Master = collections.namedtuple('Master', 'pid start_time worker_pools')
+MASTER = Master(pid=77, start_time=1000.5, worker_pools={'a': [78, 79, 80], 'b': [81]})
 
 
 def _summary(manual, oom=0):
@@ -22,7 +24,7 @@ def test_the_note_names_the_run_only_for_the_same_pending_restart(tmp_path):
     assert oct(os.stat(str(tmp_path / 'phpops-reset-77.json')).st_mode & 0o777) == '0o600'
     assert scheduled_reset(str(tmp_path), MASTER, _summary(3))['pool'] == 'a'
     assert scheduled_reset(str(tmp_path), MASTER, _summary(4)) is None, 'another restart was scheduled since'
-    assert scheduled_reset(str(tmp_path), dict(MASTER, start_time=2000.0), _summary(3)) is None, 'another master with the same pid'
+    assert scheduled_reset(str(tmp_path), MASTER._replace(start_time=2000.0), _summary(3)) is None, 'another master with the same pid'
     said = pending_since(str(tmp_path), MASTER, _summary(3), time.time())
     assert said.startswith('scheduled by an earlier opcache_reset run through pool a at ') and said.endswith(' s ago)'), said
 
@@ -38,7 +40,7 @@ def test_without_a_note_it_says_what_else_schedules_restarts(tmp_path):
 class Channel(object):
     def __init__(self, name, status):
         self.name = name
-        self.spec = {'status_path': '/fpm-status'}
+        self.status_path = '/fpm-status'
         self.status = status
 
     def fpm_status(self):
