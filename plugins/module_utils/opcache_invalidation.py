@@ -639,4 +639,3 @@ def check_url(url, expected, deadline, timeout):
         if time.time() >= deadline:
             return False, last
         time.sleep(0.2)
-

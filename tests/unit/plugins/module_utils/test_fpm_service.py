@@ -172,8 +172,8 @@ def test_a_restart_through_the_service_is_refused_with_the_test_output(tmp_path)
 def test_check_fpm_config_reads_stderr_and_says_success():
     ok, message = check_fpm_config(lambda argv: (78, '', FPM_LOG_ERRORS), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
     assert not ok and message == ("[/etc/php/8.2/fpm/pool.d/www.conf:6] unable to parse value for entry 'pm': invalid process manager "
-                                       "(static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf from "
-                                       "/etc/php/8.2/fpm/php-fpm.conf at line 6; FPM initialization failed"), message
+                                  "(static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf from "
+                                  "/etc/php/8.2/fpm/php-fpm.conf at line 6; FPM initialization failed"), message
     ok, message = check_fpm_config(lambda argv: (0, '', '[x] NOTICE: configuration file /c test is successful\n'), '/usr/sbin/php-fpm8.2', '/c')
     assert ok and 'successful' in message
     ok, message = check_fpm_config(lambda argv: (78, '', ''), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
