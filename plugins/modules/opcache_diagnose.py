@@ -132,11 +132,12 @@ options:
       - Where the live view places its transient probe script.
     type: path
     default: /run/phpops-opcache
-  live_timeout:
+  timeout:
     description:
-      - Seconds to wait for each pool's answer.
+      - Seconds to wait for each pool's answer. The old name O(live_timeout) is deprecated.
     type: float
     default: 5.0
+    aliases: [live_timeout]
 notes:
   - Runs with the Python standard library only.
 seealso:
@@ -244,14 +245,14 @@ from ansible_collections.phpops.opcache.plugins.module_utils.webserver import (
     run_nginx_dump,
 )
 
-ENGINE_OPTIONS = ('installations', 'families', 'environment', 'live', 'probe_dir', 'live_timeout')
+ENGINE_OPTIONS = ('installations', 'families', 'environment', 'live', 'probe_dir', 'timeout')
 
 
 def engine_report(module, paths):
     """The opcache_info result for this host, from the shared reporting engine (the one call site):
     every SAPI and directive, the live view with stale scripts under ``paths``."""
-    module.params.update(root='/', sapis=None, directives=None, paths=paths, max_examples=1000)
-    return report_from_params(module)
+    module.params.update(root='/', versions=None, sapis=None, directives=None, verify_paths=paths, max_examples=1000)
+    return report_from_params(module).as_dict()
 
 
 def _read_text(path):

@@ -40,7 +40,7 @@ INCIDENT = dict(BASE, **{
 
 
 def report_for(tmp_path, layout):
-    return build_report(HostFS(build_tree(tmp_path, layout)))
+    return build_report(HostFS(build_tree(tmp_path, layout))).as_dict()
 
 
 def master(pid, config=FPM + '/php-fpm.conf', installation='debian:/etc/php/8.2', pools=('www',), version='8.2.36', start=NOW - 3600,
@@ -469,7 +469,7 @@ def test_realpath_ttl_from_the_ini_chain(tmp_path):
     layout = dict(BASE, **{CONF_D + '/90-rp.ini': 'realpath_cache_ttl = 600\n'})
     root = build_tree(tmp_path, layout)
     fs = HostFS(root)
-    report = build_report(fs)
+    report = build_report(fs).as_dict()
     assert dg.realpath_ttls(fs, report) == {'debian:/etc/php/8.2': {'value': '600', 'file': CONF_D + '/90-rp.ini', 'line': 1}}
-    clean = build_report(HostFS(build_tree(tmp_path / 'c', BASE)))
+    clean = build_report(HostFS(build_tree(tmp_path / 'c', BASE))).as_dict()
     assert dg.realpath_ttls(HostFS(str(tmp_path / 'c')), clean)['debian:/etc/php/8.2']['value'] == '120'
