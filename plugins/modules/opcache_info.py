@@ -157,7 +157,8 @@ live:
       without such a root), C(preload) (C(script) and C(user), C(opcache.preload) and C(opcache.preload_user) of the
       master, C(memory), C(functions) and C(classes) (counts) and C(scripts) preloaded, C(changed) (preloaded files
       modified or removed since the master preloaded, each with C(file) and C(mtime)) and C(in_release) (the releases
-      directory of a O(verify_paths) root the preload script lies in, else null)), C(jit) (C(mode) and C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
+      directory of a O(verify_paths) root the preload script lies in, else null)), C(jit) (C(mode) and
+      C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
       C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
       loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
