@@ -289,7 +289,8 @@ def comment_out(text, lines, managed_keys):
     before = parse_ini_text(text)
     after = parse_ini_text(new_text)
     still = [e for e in after.entries if e.kind == ENTRY_VALUE and e.section is None and e.key in managed_keys]
-    if after.errors or before.errors or still or others(before) != others(after):
+    errors = [(e.line, e.message) for e in before.errors]
+    if [(e.line, e.message) for e in after.errors] != errors or still or others(before) != others(after):
         return None
     return new_text
 
