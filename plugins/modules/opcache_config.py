@@ -22,20 +22,20 @@ description:
     C(<name>.DISABLED) (a symbolic link is renamed itself, not its target). An existing C(.DISABLED) name is never
     overwritten; C(<name>.DISABLED.1), C(.2), ... are used instead.
   - Any other file (the main C(php.ini), a file that also loads an extension or sets other directives, a file with bytes the
-    engine cannot account for such as NUL bytes) is never renamed: only the conflicting lines are commented out after a copy
+    engine cannot account for such as NUL bytes) is never renamed. Only the conflicting lines are commented out after a copy
     is kept (O(conflict_policy=comment_lines), the default with O(scope=all)), or the module fails naming the file, the lines
     and the options (O(conflict_policy=fail), the default with O(scope=later)). The extension load is never touched. A
     symbolic link (Debian's C(conf.d/10-opcache.ini)) is edited in its target only when every SAPI that reads the target is
     targeted with those directives.
-  - A file the engine cannot read completely (too large, unreadable) makes one owner unprovable: the module fails naming it.
+  - A file the engine cannot read completely (too large, unreadable) makes one owner unprovable, so the module fails naming it.
   - Every rename and edit is recorded in a manifest (O(manifest_path)) with the original path, the new path, the sha256 and
     the time; O(state=restored) puts every file back byte for byte and removes the managed files.
   - With O(scope=later), earlier files that assign managed directives are reported (RV(earlier)). FPM pool
     C(php_value)/C(php_admin_value) lines that override one are reported (RV(pool_overrides), warnings).
-  - Before anything is considered done, the real binaries check the result (C(php-fpm -t), C(php-fpm -i), C(php -i)): a new
+  - Before anything is considered done, the real binaries check the result (C(php-fpm -t), C(php-fpm -i), C(php -i)). A new
     warning, a failing exit code or a managed directive they show with another value rolls every change back and the module
     fails with PHP's message.
-  - After writing, the files are read again with the engine: RV(mismatches) lists every managed directive that is not what
+  - After writing, the files are read again with the engine. RV(mismatches) lists every managed directive that is not what
     was asked, every other active assignment of it (O(scope=all)) and every FPM pool line that overrides it.
   - Changing runs on one host are serialised with a lock file next to the manifest (C(<manifest_path>.lock)); a run that
     cannot get it within O(lock_timeout) fails naming the process that holds it and since when.
@@ -102,7 +102,7 @@ options:
   scope:
     description:
       - Which files that assign a managed directive are neutralised.
-      - V(all) (one owner) every active ini file, wherever it loads. Example, the incident this collection exists for:
+      - V(all) (one owner) every active ini file, wherever it loads. Example, the incident this collection exists for.
         C(99-opcache-optimization.ini) with C(opcache.validate_timestamps=0) loads before C(zz-phpops-opcache.ini) and loses
         today, but would win again as soon as the managed file is removed; with V(all) it is renamed to C(.DISABLED).
       - V(later) only files that load after the managed file (they would beat it); earlier files are left as they are
