@@ -147,6 +147,7 @@ def describe_leftovers(manifest_path, found):
 
 
 def _perform(fs, actions):
+    copies = set()      # removed at the end: two entries may share one copy (same bytes, same name)
     for action in actions:
         target = fs.local(action['to'])
         if action['action'] == 'rename':
@@ -160,11 +161,16 @@ def _perform(fs, actions):
             with open(source, 'rb') as handle:
                 data = handle.read()
             atomic_write(target, data, like=os.stat(source))
-            os.unlink(source)
-        elif action['action'] in ('remove_duplicate', 'remove_backup'):
+            copies.add(source)
+        elif action['action'] == 'remove_backup':
+            copies.add(fs.local(action['from']))
+        elif action['action'] == 'remove_duplicate':
             os.unlink(fs.local(action['from']))
         elif action['action'] == 'remove':
             os.unlink(target)
+    for copy in sorted(copies):
+        if os.path.lexists(copy):
+            os.unlink(copy)
 
 
 def restore(fs, manifest_path, installations=(), check_mode=False):

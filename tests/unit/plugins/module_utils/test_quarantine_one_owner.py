@@ -266,3 +266,29 @@ def test_disabled_original():
     assert disabled_original('a.ini.DISABLED') == 'a.ini'
     assert disabled_original('a.ini.DISABLED.12') == 'a.ini'
     assert disabled_original('a.ini') is None and disabled_original('.DISABLED') is None
+
+
+def test_edited_file_later_renamed_restores_through_both_steps(tree):
+    """opcache.jit is not managed at first, so the file is edited; once it is managed too, the rest is renamed."""
+    _write(tree, CONF_D + '/30-tuning.ini', 'opcache.enable=1\nopcache.jit=tracing\n')
+    before = snapshot(tree)
+    fs, first = _apply(tree, sapis=[])
+    assert [c['path'] for c in first['comments']] == [CONF_D + '/30-tuning.ini']
+    dummy, second = _apply(tree, sapis=[], settings=dict(PRODUCTION, **{'opcache.jit': 'function'}))
+    assert '/etc/php/8.2/mods-available/opcache.ini' in [c['path'] for c in second['comments']]
+    assert CONF_D + '/30-tuning.ini' in [r['path'] for r in second['renames']]
+    restore(fs, MANIFEST)
+    assert snapshot(tree) == before
+
+
+def test_package_replacing_an_edited_file_is_edited_again_and_restored_to_the_package_version(tree):
+    ini = '[PHP]\nmemory_limit = 128M\nopcache.enable=0\n'
+    _write(tree, '/etc/php/8.2/fpm/php.ini', ini)
+    original = snapshot(tree)
+    fs, dummy = _apply(tree)
+    _write(tree, '/etc/php/8.2/fpm/php.ini', ini)        # the package puts its php.ini back
+    dummy, again = _apply(tree)
+    assert [c['path'] for c in again['comments']] == ['/etc/php/8.2/fpm/php.ini']
+    restore(fs, MANIFEST)
+    assert snapshot(tree) == original
+    assert not os.path.exists(os.path.join(tree, 'var/lib/phpops-opcache/backups'))
