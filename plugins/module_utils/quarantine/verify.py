@@ -31,10 +31,13 @@ def _chain_mismatches(fs, request, target):
     for name in sorted(target.rendered):
         want = target.rendered[name][1]
         got = config.settings.get(name)
-        if got is None or got.value != want:
-            found.append(_mismatch(target, name, want, got.value if got else None, got.file if got else None, got.line if got else None,
-                                   '%s: %s is %s, not %s (winner: %s:%s)' % (target.label, name, got.value if got else None, want,
-                                                                            (got.file if got else None) or 'default', got.line if got else None)))
+        if got is None:
+            found.append(_mismatch(target, name, want, None, None, None,
+                                   '%s: %s is None, not %s (winner: default:None)' % (target.label, name, want)))
+            continue
+        if got.value != want:
+            found.append(_mismatch(target, name, want, got.value, got.file, got.line,
+                                   '%s: %s is %s, not %s (winner: %s:%s)' % (target.label, name, got.value, want, got.file, got.line)))
             continue
         if got.file != target.managed_path:
             found.append(_mismatch(target, name, want, got.value, got.file, got.line,
