@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # One hash over /etc/php: every file (mode, owner, group, sha256) and every link (its target), by name.
 set -o pipefail
 cd /etc/php && find . \( -type f -o -type l \) -print | LC_ALL=C sort | while IFS= read -r f; do
