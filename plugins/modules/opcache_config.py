@@ -437,7 +437,11 @@ def main():
         try:
             the_plan, validation = apply_locked(module, fs, request, installations, run, lock.created_dirs)
         finally:
-            lock.release()
+            # Nothing recorded (failed, rolled back, or another run did it): leave no lock or directory behind.
+            unused = not os.path.exists(fs.local(params['manifest_path']))
+            lock.release(remove=unused)
+            if unused:
+                remove_empty_dirs([fs.local(d) for d in lock.created_dirs])
         changed = plan_changes(the_plan)
     for warning in the_plan['warnings']:
         module.warn(warning)
