@@ -49,7 +49,7 @@ POOL_POLICIES = ('report', 'comment_lines')
 # Chain problems after which the engine does not know everything PHP reads from a file.
 UNPROVABLE = ('INI_FILE_TOO_LARGE', 'INI_FILE_UNREADABLE', 'SCAN_DIR_UNREADABLE')
 # Problems that make a file's bytes not fully accounted for by its parsed entries.
-NOT_ACCOUNTED = ('INI_BINARY_CONTENT', 'INI_SYNTAX_ERROR')
+NOT_ACCOUNTED = ('INI_BINARY_CONTENT', 'INI_SYNTAX_ERROR', 'INI_UNMODELLED', 'INI_SECTION_KEY_TAKEN')
 _SECTION_LINE = re.compile(r'^\[[^\]\r\n]*\][ \t]*(;.*)?$')
 _LINE_SPLIT = re.compile(r'(\r\n|\n|\r)')
 
