@@ -233,12 +233,21 @@ class HostLock(object):
             return self
 
     def holder(self):
+        """'pid N, since T' from the lock file (a holder that wrote nothing: its modification time)."""
         try:
             with open(self.local, 'rb') as handle:
                 data = json.loads(handle.read().decode('utf-8') or '{}')
-            return 'pid %s, since %s' % (data.get('pid', '?'), data.get('since', '?'))
         except (IOError, OSError, ValueError):
-            return 'holder unknown'
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        since = data.get('since')
+        if not since:
+            try:
+                since = datetime.datetime.fromtimestamp(os.stat(self.local).st_mtime, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+            except OSError:
+                since = 'unknown'
+        return 'pid %s, since %s' % (data.get('pid', 'unknown: it did not record one'), since)
 
     def release(self, remove=False):
         if self.fd is None:
