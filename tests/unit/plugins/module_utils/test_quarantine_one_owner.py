@@ -95,13 +95,13 @@ def test_debian_link_is_edited_in_its_target_only_when_every_reader_is_targeted(
 def test_nul_byte_file_is_never_renamed(tree):
     """PHP 8.2 applies every line of such a file; renaming it dropped memory_limit=1G. Only the managed line may go."""
     raw = b'opcache.revalidate_freq=7\n\x00\nmemory_limit=1G\nextension=sodium\n'
-    local = os.path.join(tree, CONF_D.lstrip('/'), '50-nul.ini')
+    local = os.path.join(tree, CONF_D.lstrip('/'), 'zzz-nul.ini')
     with open(local, 'wb') as handle:
         handle.write(raw)
     before = snapshot(tree)
     fs, the_plan = make_plan(tree)
-    assert CONF_D + '/50-nul.ini' not in [r['path'] for r in the_plan['renames']]
-    assert [c['path'] for c in the_plan['comments']] == [CONF_D + '/50-nul.ini']
+    assert CONF_D + '/zzz-nul.ini' not in [r['path'] for r in the_plan['renames']]
+    assert [c['path'] for c in the_plan['comments']] == [CONF_D + '/zzz-nul.ini']
     apply_plan(fs, the_plan, MANIFEST)
     assert open(local, 'rb').read() == b'; disabled by phpops.opcache: ' + raw
     restore(fs, MANIFEST)
