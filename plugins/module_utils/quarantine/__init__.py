@@ -4,8 +4,10 @@
 """The role's configuration pipeline, one job per file: plan -> apply -> verify, and restore.
 
 - ``settings``: the requested directives, checked against the directive table and rendered.
-- ``plan``: which installations/SAPIs, the managed files, and how every other file that assigns a
-  managed directive is neutralised (renamed to ``.DISABLED`` or its lines commented out).
+- ``plan``: which installations/SAPIs and the managed files, put together with ``conflicts`` (how
+  every other file that assigns a managed directive is neutralised: renamed to ``.DISABLED`` or its
+  lines commented out) and ``pools`` (FPM pool lines that override a managed directive).
+- ``validate``: the real binaries (``php-fpm -t``, ``php-fpm -i``, ``php -i``) with the new files in place.
 - ``apply``: the planned changes, atomic, recorded in the manifest, undone when validation fails.
 - ``verify``: after applying, the managed file is the only active assignment of each directive.
 - ``restore``: everything back from the manifest, byte for byte.

@@ -11,7 +11,7 @@ import re
 
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
-from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import UNPROVABLE, load_chain
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.conflicts import UNPROVABLE, load_chain
 
 _INFO_LINE = re.compile(r'^(opcache\.[A-Za-z0-9_.]+) => (.*?) => (.*)$')
 

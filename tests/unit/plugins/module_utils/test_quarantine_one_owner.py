@@ -15,7 +15,8 @@ import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.apply import apply_plan
-from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, accounted_for, plan_changes
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, plan_changes
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.conflicts import accounted_for
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import restore
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import HostLock, QuarantineError, disabled_original
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.verify import binary_mismatches, info_values, mismatches
