@@ -13,6 +13,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives 
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.conflicts import split_lines
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import COMMENT_PREFIX
 
+
 def comment_out_pool_lines(fs, path, lines):
     """Comment out pool override lines (php_value/php_admin_value/... [opcache.x]) of an FPM file;
     PHP-FPM reads its files line by line, so a commented line is simply gone. Returns the comments
