@@ -319,6 +319,15 @@ def _fpm_targets(fs, installations):
     return {'fpm_services': services, 'fpm_confs': confs}
 
 
+def _reads_any(fs, sapi, paths):
+    """Whether one of ``paths`` is part of this SAPI's configuration: its main ini, a file in one of its
+    scan directories, or a file under its configuration directory (FPM pool files)."""
+    dirs = set(d.rstrip('/') for d in sapi.scan_dirs())
+    prefixes = tuple(d.rstrip('/') + '/' for d in (sapi.config_dir, posixpath.dirname(sapi.fpm_conf or '')) if d)
+    main = sapi.main_ini(fs)
+    return any(p == main or posixpath.dirname(p) in dirs or p.startswith(prefixes) for p in paths)
+
+
 def _lock(module, fs):
     try:
         return HostLock(fs, module.params['manifest_path'], module.params['lock_timeout']).acquire()
@@ -347,9 +356,8 @@ def run_restore(module, fs, installations):
     for warning in outcome['warnings']:
         module.warn(warning)
     actions = outcome['actions']
-    touched = set(posixpath.dirname(a['to']) for a in actions)
-    changed_fpm = [inst for inst in installations
-                   if inst.sapis.get('fpm') and touched & set(d.rstrip('/') for d in inst.sapis['fpm'].scan_dirs())]
+    touched = [a['to'] for a in actions] + [v for a in actions for v in a.get('via', [])]
+    changed_fpm = [inst for inst in installations if inst.sapis.get('fpm') and _reads_any(fs, inst.sapis['fpm'], touched)]
     result = dict(changed=bool(actions), restored=actions, msg='; '.join(outcome['notes']) or 'restored %d file(s)' % len(actions),
                   **_fpm_targets(fs, changed_fpm))
     if module._diff and actions:

@@ -70,7 +70,7 @@ def _plan_copy_back(fs, item, settled, actions, problems, notes):
     if not os.path.exists(fs.local(backup)) or sha256_path(fs.local(backup)) != item['sha256']:
         problems.append('%s: the backup %s is missing or changed' % (original, backup))
         return
-    actions.append({'action': 'copy_back', 'from': backup, 'to': original})
+    actions.append({'action': 'copy_back', 'from': backup, 'to': original, 'via': item.get('via') or []})
     settled[original] = item['sha256']
 
 
