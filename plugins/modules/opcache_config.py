@@ -274,7 +274,6 @@ msg:
 '''
 
 import os
-import posixpath
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import service_name_for
@@ -291,7 +290,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan imp
     plan_changes,
     plan_diff,
 )
-from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import restore
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import reads_any, restore
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import (
     DEFAULT_FILE_NAME,
     DEFAULT_MANIFEST,
@@ -317,15 +316,6 @@ def _fpm_targets(fs, installations):
         if conf and conf not in confs:
             confs.append(conf)
     return {'fpm_services': services, 'fpm_confs': confs}
-
-
-def _reads_any(fs, sapi, paths):
-    """Whether one of ``paths`` is part of this SAPI's configuration: its main ini, a file in one of its
-    scan directories, or a file under its configuration directory (FPM pool files)."""
-    dirs = set(d.rstrip('/') for d in sapi.scan_dirs())
-    prefixes = tuple(d.rstrip('/') + '/' for d in (sapi.config_dir, posixpath.dirname(sapi.fpm_conf or '')) if d)
-    main = sapi.main_ini(fs)
-    return any(p == main or posixpath.dirname(p) in dirs or p.startswith(prefixes) for p in paths)
 
 
 def _lock(module, fs):
@@ -357,7 +347,7 @@ def run_restore(module, fs, installations):
         module.warn(warning)
     actions = outcome['actions']
     touched = [a['to'] for a in actions] + [v for a in actions for v in a.get('via', [])]
-    changed_fpm = [inst for inst in installations if inst.sapis.get('fpm') and _reads_any(fs, inst.sapis['fpm'], touched)]
+    changed_fpm = [inst for inst in installations if inst.sapis.get('fpm') and reads_any(fs, inst.sapis['fpm'], touched)]
     result = dict(changed=bool(actions), restored=actions, msg='; '.join(outcome['notes']) or 'restored %d file(s)' % len(actions),
                   **_fpm_targets(fs, changed_fpm))
     if module._diff and actions:

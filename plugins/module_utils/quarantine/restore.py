@@ -203,3 +203,12 @@ def restore(fs, manifest_path, installations=(), check_mode=False):
     os.unlink(local)
     remove_empty_dirs([os.path.join(os.path.dirname(local), 'backups')])
     return result
+
+
+def reads_any(fs, sapi, paths):
+    """Whether one of ``paths`` is part of this SAPI's configuration: its main ini, a file in one of its
+    scan directories, or a file under its configuration directory (FPM pool files)."""
+    dirs = set(d.rstrip('/') for d in sapi.scan_dirs())
+    prefixes = tuple(d.rstrip('/') + '/' for d in (sapi.config_dir, posixpath.dirname(sapi.fpm_conf or '')) if d)
+    main = sapi.main_ini(fs)
+    return any(p == main or posixpath.dirname(p) in dirs or p.startswith(prefixes) for p in paths)

@@ -19,7 +19,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.quarantine import c
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.apply import apply_plan
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, plan_changes
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.conflicts import accounted_for
-from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import restore
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import reads_any, restore
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import HostLock, QuarantineError, disabled_original
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.verify import binary_mismatches, info_values, mismatches
 from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import discover
@@ -300,3 +300,13 @@ def test_package_replacing_an_edited_file_is_edited_again_and_restored_to_the_pa
     restore(fs, MANIFEST)
     assert snapshot(tree) == original
     assert not os.path.exists(os.path.join(tree, 'var/lib/phpops-opcache/backups'))
+
+
+def test_reads_any_knows_what_a_restore_must_reload(tree):
+    fs = HostFS(tree)
+    fpm = [i for i in discover(fs, None) if i.sapis.get('fpm')][0].sapis['fpm']
+    assert reads_any(fs, fpm, ['/etc/php/8.2/fpm/php.ini'])
+    assert reads_any(fs, fpm, ['/etc/php/8.2/fpm/pool.d/www.conf'])
+    assert reads_any(fs, fpm, ['/etc/php/8.2/mods-available/opcache.ini', CONF_D + '/10-opcache.ini'])
+    assert reads_any(fs, fpm, [CONF_D + '/99-opcache.ini'])
+    assert not reads_any(fs, fpm, ['/etc/php/8.2/cli/conf.d/99-opcache.ini', '/etc/php/8.2/mods-available/opcache.ini'])
