@@ -17,7 +17,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import Host
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine import conflicts
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.apply import apply_plan
-from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, plan_changes
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, plan, plan_changes
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.conflicts import accounted_for
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import reads_any, restore
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import HostLock, QuarantineError, disabled_original
@@ -310,3 +310,22 @@ def test_reads_any_knows_what_a_restore_must_reload(tree):
     assert reads_any(fs, fpm, ['/etc/php/8.2/mods-available/opcache.ini', CONF_D + '/10-opcache.ini'])
     assert reads_any(fs, fpm, [CONF_D + '/99-opcache.ini'])
     assert not reads_any(fs, fpm, ['/etc/php/8.2/cli/conf.d/99-opcache.ini', '/etc/php/8.2/mods-available/opcache.ini'])
+
+
+def test_a_line_that_cannot_be_commented_out_alone_is_refused_naming_it(tree):
+    _write(tree, CONF_D + '/30-multi.ini', 'memory_limit=1G\nopcache.restrict_api="/srv\n/app"\n')
+    before = snapshot(tree)
+    with pytest.raises(QuarantineError) as error:
+        make_plan(tree, settings={'opcache.restrict_api': '/srv'})
+    assert error.value.errors == [CONF_D + '/30-multi.ini: commenting out lines 2 would change more than opcache.restrict_api (or the '
+                                  'engine cannot read the file as PHP does); fix it by hand']
+    assert snapshot(tree) == before
+
+
+def test_a_sapi_without_scan_directory_is_named(tree):
+    fs = HostFS(tree)
+    installations = discover(fs, None)
+    installations[0].sapis['fpm'].scan_dir_raw = ''
+    with pytest.raises(QuarantineError) as error:
+        plan(fs, Request(settings=PRODUCTION, sapis=['fpm']), installations)
+    assert error.value.errors == ['debian:/etc/php/8.2 fpm: PHP reads no scan directory, so there is nowhere to put zz-phpops-opcache.ini']
