@@ -581,7 +581,7 @@ def _pools_table(rows, live):
                     text = '<span class="drift">not asked</span>: %s' % esc(lp['error'])
                 for d in lp['drift']:
                     text += '<br><span class="drift">runs %s=%s</span> <span class="muted">(file: %s; %s)</span>' % (
-                        esc(d.get('directive')), esc(json.dumps(d.get('running'))), esc(json.dumps(d.get('disk'))), esc(d.get('reason')))
+                        esc(d.get('directive')), esc(shown(d.get('running'))), esc(shown(d.get('disk'))), esc(d.get('reason')))
                 cells.append(text)
             out.append('<td>%s</td>' % ('<br>'.join(cells) or '<span class="muted">-</span>'))
         out.append('</tr>')
