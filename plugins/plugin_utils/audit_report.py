@@ -475,6 +475,7 @@ td.zero{color:#98a2b3}
 .finding dl{display:grid;grid-template-columns:90px 1fr;gap:2px 10px;margin:4px 0 0}
 .finding dt{color:var(--muted);font-size:12px}.finding dd{margin:0}
 tr.differs td{background:#fffaeb}
+details.minor{margin:8px 0}details.minor summary{cursor:pointer;color:var(--muted)}
 .drift{color:var(--crit);font-weight:600}
 .same{color:var(--ok)}
 tr.other td{color:#475467}
@@ -539,15 +540,17 @@ def _finding_html(finding):
     return ''.join(out)
 
 
-def _directives_table(rows, live):
+def _directives_table(rows, live, flagged=None):
     out = ['<table class="directives"><thead><tr><th>Directive</th><th>Value on disk</th><th>Set by</th><th>Overrides</th>']
     if live:
         out.append('<th>Running (live)</th>')
     out.append('</tr></thead><tbody>')
     for row in rows:
         classes = ['directive'] + ([] if row['key'] else ['other']) + (['differs'] if any(r['differs'] for r in row['running']) else [])
-        out.append('<tr class="%s" data-directive="%s"><td><code>%s</code></td><td><code>%s</code></td><td class="source%s"><code>%s</code></td><td>%s</td>' % (
-            ' '.join(classes), esc(row['name']), esc(row['name']), esc(shown(row['value'])), '' if row['set'] else ' default', esc(row['source']),
+        severity = (flagged or {}).get(row['name'])
+        flag = ' <span class="badge %s">%s</span>' % (severity, esc(severity)) if severity else ''
+        out.append('<tr class="%s" data-directive="%s"><td><code>%s</code></td><td><code>%s</code>%s</td><td class="source%s"><code>%s</code></td><td>%s</td>' % (
+            ' '.join(classes), esc(row['name']), esc(row['name']), esc(shown(row['value'])), flag, '' if row['set'] else ' default', esc(row['source']),
             '<br>'.join('<code>%s</code>' % esc(o) for o in row['overridden']) or '<span class="muted">-</span>'))
         if live:
             cells = []
@@ -606,7 +609,12 @@ def _host_html(host, directives):
     result = host['result'] or {}
     if host['findings']:
         out.append('<h3>Findings</h3>')
-        out.extend(_finding_html(f) for f in host['findings'])
+        major = [f for f in host['findings'] if f.get('severity') in SEVERITIES[:-1]]
+        minor = [f for f in host['findings'] if f.get('severity') not in SEVERITIES[:-1]]
+        out.extend(_finding_html(f) for f in major)
+        if minor:
+            out.append('<details class="minor"%s><summary>%d %s finding%s</summary>%s</details>' % (
+                '' if major else ' open', len(minor), esc(SEVERITIES[-1]), '' if len(minor) == 1 else 's', ''.join(_finding_html(f) for f in minor)))
     elif host['status'] == 'ok':
         out.append('<p class="same">No findings.</p>')
     for inst in result.get('installations') or [] if host['status'] == 'ok' else []:
@@ -623,7 +631,9 @@ def _host_html(host, directives):
             out.append('<div class="sapi" data-sapi="%s"><h4>%s</h4><p class="muted">main ini <code>%s</code>; %d scanned files; OPcache %s</p>' % (
                 esc(sapi_name), esc(sapi_name), esc(sapi.get('php_ini') or '(none)'), len(sapi.get('scanned_files') or []),
                 'loaded' if sapi.get('opcache_loaded') else '<strong>not loaded</strong>'))
-            out.append(_directives_table(directive_rows(sapi, directives, sapi_masters), bool(sapi_masters)))
+            flagged = dict((f.get('directive'), f.get('severity')) for f in reversed(host['findings'])
+                           if f.get('severity') in SEVERITIES[:-1] and f.get('installation') == inst.get('id') and f.get('sapi') in (sapi_name, None))
+            out.append(_directives_table(directive_rows(sapi, directives, sapi_masters), bool(sapi_masters), flagged))
             if fpm and sapi.get('pools'):
                 out.append('<h4>%s pools</h4>' % esc(sapi_name))
                 out.append(_pools_table(pool_rows(sapi, sapi_masters), bool(sapi_masters)))
