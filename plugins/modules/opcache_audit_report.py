@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: opcache_audit_report
 short_description: Write the fleet's OPcache audit as an HTML page, a Markdown summary and JSON on the controller
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Collects the registered M(phpops.opcache.opcache_info) result of every host of the play and writes, on the
     controller, into O(dest) - C(index.html), one self-contained page (inline CSS, no scripts, no external assets;
