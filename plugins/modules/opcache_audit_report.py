@@ -20,8 +20,8 @@ description:
   - Hosts whose audit failed or that were unreachable are listed with their error (register the result with
     C(ignore_errors) and C(ignore_unreachable) so that they have one); hosts without a result are listed as such.
   - Every value comes from the hosts and is escaped.
-  - This is an action plugin: it runs on the controller only and never connects to a host. Run it once
-    (C(run_once: true)).
+  - This is an action plugin. It runs on the controller only and never connects to a host. Run it once
+    (C(run_once=true)).
 author:
   - phpops.opcache maintainers (@phpops)
 options:

@@ -354,10 +354,10 @@ def master_facts(master):
             rows.append(('memory', '%.0f of %.0f MiB used (%.0f%%)' % (used / 1048576.0, (used + free) / 1048576.0, 100.0 * used / (used + free)), False))
         if stats.get('num_cached_scripts') is not None:
             rate = stats.get('opcache_hit_rate')
-            rows.append(('cached scripts', '%s (hit rate %s)' % (_text(stats.get('num_cached_scripts')),
-                                                                  ('%.1f%%' % rate) if isinstance(rate, (int, float)) else '?'), False))
-        rows.append(('restarts', 'manual %s, out of memory %s, hash %s' % (_text(stats.get('manual_restarts')), _text(stats.get('oom_restarts')),
-                                                                            _text(stats.get('hash_restarts'))), False))
+            rate = ('%.1f%%' % rate) if isinstance(rate, (int, float)) else '?'
+            rows.append(('cached scripts', '%s (hit rate %s)' % (_text(stats.get('num_cached_scripts')), rate), False))
+        restarts = (_text(stats.get('manual_restarts')), _text(stats.get('oom_restarts')), _text(stats.get('hash_restarts')))
+        rows.append(('restarts', 'manual %s, out of memory %s, hash %s' % restarts, False))
         rows.append(('cache full', 'yes' if status.get('cache_full') else 'no', bool(status.get('cache_full'))))
         rows.append(('restart pending', 'yes' if status.get('restart_pending') else 'no', bool(status.get('restart_pending'))))
     changed = [c.get('file') for c in master.get('changed_after_start') or [] if isinstance(c, Mapping)]
@@ -533,7 +533,7 @@ def _finding_html(finding):
     if scope_text:
         out.append(' <span class="muted">%s</span>' % esc(scope_text))
     out.append('</div><div class="msg">%s</div><dl>' % esc(finding.get('message')))
-    evidence = [e for e in finding.get('evidence') or []]
+    evidence = list(finding.get('evidence') or [])
     if evidence:
         out.append('<dt>evidence</dt><dd>%s</dd>' % '<br>'.join('<code>%s</code>' % esc(e) for e in evidence))
     out.append('<dt>fix</dt><dd>%s</dd></dl></div>' % esc(fix_for(finding.get('code'))))
@@ -549,14 +549,16 @@ def _directives_table(rows, live, flagged=None):
         classes = ['directive'] + ([] if row['key'] else ['other']) + (['differs'] if any(r['differs'] for r in row['running']) else [])
         severity = (flagged or {}).get(row['name'])
         flag = ' <span class="badge %s">%s</span>' % (severity, esc(severity)) if severity else ''
-        out.append('<tr class="%s" data-directive="%s"><td><code>%s</code></td><td><code>%s</code>%s</td><td class="source%s"><code>%s</code></td><td>%s</td>' % (
+        out.append('<tr class="%s" data-directive="%s"><td><code>%s</code></td><td><code>%s</code>%s</td>'
+                   '<td class="source%s"><code>%s</code></td><td>%s</td>' % (
             ' '.join(classes), esc(row['name']), esc(row['name']), esc(shown(row['value'])), flag, '' if row['set'] else ' default', esc(row['source']),
             '<br>'.join('<code>%s</code>' % esc(o) for o in row['overridden']) or '<span class="muted">-</span>'))
         if live:
             cells = []
             for run in row['running']:
                 if run['differs']:
-                    cells.append('<span class="drift">%s</span> <span class="muted">(master %s: reload php-fpm)</span>' % (esc(shown(run['value'])), esc(run['pid'])))
+                    cells.append('<span class="drift">%s</span> <span class="muted">(master %s: reload php-fpm)</span>'
+                                 % (esc(shown(run['value'])), esc(run['pid'])))
                 else:
                     cells.append('<span class="same">same</span> <span class="muted">(master %s)</span>' % esc(run['pid']))
             out.append('<td>%s</td>' % ('<br>'.join(cells) or '<span class="muted">-</span>'))

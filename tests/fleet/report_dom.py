@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, phpops.opcache contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -102,7 +101,7 @@ def main(argv):
                 problems.append('the validate_timestamps value on disk is %r, expected 0' % (texts[1] if len(texts) > 1 else None))
             if len(cells) < 5 or 'master' not in texts[4]:
                 problems.append('no running (live) value next to validate_timestamps: %r' % texts)
-        codes = [f for f in section.find_all(lambda n: 'finding' in n.classes() and n.attrs.get('data-code') == 'OPC_VALIDATE_TIMESTAMPS_OFF')]
+        codes = section.find_all(lambda n: 'finding' in n.classes() and n.attrs.get('data-code') == 'OPC_VALIDATE_TIMESTAMPS_OFF')
         if not codes or winner not in codes[0].all_text():
             problems.append('no OPC_VALIDATE_TIMESTAMPS_OFF finding naming %s in the section of %s' % (winner, incident))
         if not section.find_all(lambda n: n.tag == 'h4' and 'running PHP-FPM master' in n.all_text()):
