@@ -549,10 +549,11 @@ def _directives_table(rows, live, flagged=None):
         classes = ['directive'] + ([] if row['key'] else ['other']) + (['differs'] if any(r['differs'] for r in row['running']) else [])
         severity = (flagged or {}).get(row['name'])
         flag = ' <span class="badge %s">%s</span>' % (severity, esc(severity)) if severity else ''
+        overridden = '<br>'.join('<code>%s</code>' % esc(o) for o in row['overridden']) or '<span class="muted">-</span>'
+        cells = (' '.join(classes), esc(row['name']), esc(row['name']), esc(shown(row['value'])), flag, '' if row['set'] else ' default',
+                 esc(row['source']), overridden)
         out.append('<tr class="%s" data-directive="%s"><td><code>%s</code></td><td><code>%s</code>%s</td>'
-                   '<td class="source%s"><code>%s</code></td><td>%s</td>' % (
-            ' '.join(classes), esc(row['name']), esc(row['name']), esc(shown(row['value'])), flag, '' if row['set'] else ' default', esc(row['source']),
-            '<br>'.join('<code>%s</code>' % esc(o) for o in row['overridden']) or '<span class="muted">-</span>'))
+                   '<td class="source%s"><code>%s</code></td><td>%s</td>' % cells)
         if live:
             cells = []
             for run in row['running']:
