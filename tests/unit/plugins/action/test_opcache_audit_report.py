@@ -30,6 +30,8 @@ def run(args, task_vars, check_mode=False):
     task.action = 'phpops.opcache.opcache_audit_report'
     task.check_mode = check_mode
     action = ActionModule(task, MagicMock(), MagicMock(check_mode=check_mode), loader=None, templar=MagicMock(), shared_loader_obj=None)
+    # set by the plugin loader in a real run (ansible-core 2.17 needs it for argument errors)
+    action._load_name = task.action
     return action.run(task_vars=task_vars)
 
 
