@@ -97,8 +97,9 @@ def main(argv):
             source = [c for c in cells if 'source' in c.classes()]
             if not source or not source[0].all_text().strip().endswith(winner):
                 problems.append('the validate_timestamps source is %r, expected it to name %s' % (source[0].all_text() if source else None, winner))
-            if len(texts) < 2 or texts[1].split()[0] != '0':
-                problems.append('the validate_timestamps value on disk is %r, expected 0' % (texts[1] if len(texts) > 1 else None))
+            value = [c.all_text().strip() for c in cells[1].children if c.tag == 'code'] if len(cells) > 1 else []
+            if value[:1] != ['0']:
+                problems.append('the validate_timestamps value on disk is %r, expected 0' % (value[:1] or None))
             if len(cells) < 5 or 'master' not in texts[4]:
                 problems.append('no running (live) value next to validate_timestamps: %r' % texts)
         codes = section.find_all(lambda n: 'finding' in n.classes() and n.attrs.get('data-code') == 'OPC_VALIDATE_TIMESTAMPS_OFF')
