@@ -16,6 +16,7 @@ import stat
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFSError
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import (
+    ARRAY,
     ENTRY_ARRAY,
     ENTRY_EXTENSION,
     ENTRY_VALUE,
@@ -24,7 +25,10 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import (
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import parse_version
 
-DEFAULT_MAX_INI_BYTES = 8 * 1024 * 1024
+# PHP reads an ini file of any size; the engine reads files up to this size (a 50 MB file of
+# comments takes about a second). A larger file is reported with INI_FILE_TOO_LARGE, saying that its
+# values are unknown, and never silently skipped.
+DEFAULT_MAX_INI_BYTES = 512 * 1024 * 1024
 
 
 class Assignment(object):
@@ -69,6 +73,11 @@ class EffectiveConfig(object):
         self.extensions = []            # dicts: kind, value, file, line
         self.conditional = []           # dicts: section, key, value, file, line ([PATH=]/[HOST=])
         self.arrays = {}                # key -> entries (key[] / key[k]) of the array PHP ends with
+        # PHP keeps a [PATH=/x]/[HOST=x] section as an array under its key ('/x') in the same hash:
+        # key -> entries {'offset': directive, 'sub': False for a plain entry, else the offset of
+        # directive[...] (None for []), 'value', 'file', 'line'} in order (a later entry for the same
+        # directive replaces the earlier one; a top-level key[] adds {'offset': its offset, 'sub': False})
+        self.section_arrays = {}
         self.problems = []              # ChainProblem
         self.env_references = []        # dicts: name, file, line, resolved
 
@@ -185,8 +194,8 @@ class IniChain(object):
                 if self._read_file(path, config, history):
                     config.scanned_files.append(path)
         for key, chain in history.items():
-            if key in config.arrays:
-                # key[] after the last plain assignment: PHP's configuration hash holds an array.
+            if key in config.arrays or key in config.section_arrays:
+                # key[] or a section after the last plain assignment: PHP's configuration hash holds an array.
                 continue
             winner = chain[-1]
             config.settings[key] = Assignment(winner.value, winner.file, winner.line, list(reversed(chain[:-1])))
@@ -198,39 +207,78 @@ class IniChain(object):
         try:
             text = self.fs.read_text(path, self.max_bytes)
         except HostFSError as error:
-            code = 'INI_FILE_TOO_LARGE' if 'more than' in error.reason else 'INI_FILE_UNREADABLE'
-            config.problems.append(ChainProblem(code, path, '%s was not analysed: %s' % (path, error.reason)))
+            if 'more than' in error.reason:
+                config.problems.append(ChainProblem(
+                    'INI_FILE_TOO_LARGE', path,
+                    '%s was not analysed (%s), but PHP reads it: the values it sets are unknown, so every directive '
+                    'shown here may be overridden by it' % (path, error.reason)))
+            else:
+                config.problems.append(ChainProblem('INI_FILE_UNREADABLE', path, '%s was not analysed: %s' % (path, error.reason)))
             return None
         if '\x00' in text:
-            config.problems.append(ChainProblem('INI_BINARY_CONTENT', path, '%s contains NUL bytes: it is not an ini text' % path))
+            config.problems.append(ChainProblem(
+                'INI_BINARY_CONTENT', path,
+                '%s contains NUL bytes: PHP reads on past them (a NUL ends a value like a line break), and so does '
+                'the analysis' % path))
+
+        def configuration(name):
+            if name in config.arrays or name in config.section_arrays:
+                return ARRAY
+            if name in history:
+                return history[name][-1].value
+            return None
 
         def lookup(name):
-            if name in history:
-                value = history[name][-1].value
-                config.env_references.append({'name': name, 'file': path, 'source': 'directive', 'value': value})
+            value = configuration(name)
+            if value is not None:
+                config.env_references.append({'name': name, 'file': path, 'source': 'directive', 'value': None if value is ARRAY else value})
                 return value
-            value = self.env.get(name)
+            # getenv() takes the name as a C string: it ends at a NUL
+            value = self.env.get(name.split('\x00', 1)[0])
             config.env_references.append({'name': name, 'file': path, 'source': 'environment' if value is not None else 'unset', 'value': value})
             return value
 
-        parser = IniParser(lookup, self._constants, self._var_fallback)
+        parser = IniParser(lookup, self._constants, self._var_fallback, configuration)
         parsed = parser.parse(text)
         config.parsed_files.append(path)
+        sections = dict((name, key) for key, name, dummy in parsed.sections)
+        for key, name, dummy in parsed.sections:
+            # php_ini_parser_cb: the section is an array in the configuration hash (found or created)
+            if key not in config.arrays:
+                config.section_arrays.setdefault(key, [])
         for entry in parsed.entries:
             if entry.kind in (ENTRY_EXTENSION, ENTRY_ZEND_EXTENSION):
                 config.extensions.append({'kind': entry.kind, 'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.section is not None:
                 config.conditional.append({'section': entry.section, 'key': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
+                target = config.section_arrays.get(sections.get(entry.section))
+                if target is None:
+                    target = config.arrays.get(sections.get(entry.section))
+                    if target is not None and entry.kind == ENTRY_VALUE:
+                        # a section whose key is an array of key[] entries: the entry lands in it
+                        target.append({'offset': entry.key, 'value': entry.value, 'file': path, 'line': entry.line})
+                else:
+                    target.append({'offset': entry.key, 'sub': entry.offset if entry.kind == ENTRY_ARRAY else False,
+                                   'value': entry.value, 'file': path, 'line': entry.line})
             elif entry.kind == ENTRY_ARRAY:
                 # One hash for both: key[] replaces a plain value with a new array, and a later
                 # plain assignment replaces the whole array (ZEND_INI_PARSER_POP_ENTRY).
-                config.arrays.setdefault(entry.key, []).append({'offset': entry.offset, 'value': entry.value, 'file': path, 'line': entry.line})
+                item = {'offset': entry.offset, 'value': entry.value, 'file': path, 'line': entry.line}
+                if entry.key in config.section_arrays:
+                    # key[] where the key holds a section: PHP adds to that array
+                    config.section_arrays[entry.key].append(dict(item, offset=entry.offset or None, sub=False))
+                else:
+                    config.arrays.setdefault(entry.key, []).append(item)
             elif entry.kind == ENTRY_VALUE:
                 config.arrays.pop(entry.key, None)
+                config.section_arrays.pop(entry.key, None)
                 history.setdefault(entry.key, []).append(Assignment(entry.value, path, entry.line))
         for note in parsed.notes:
             if note.kind == 'constant':
                 config.problems.append(ChainProblem('INI_UNRESOLVED_CONSTANT', path, note.message, note.line))
+            elif note.kind in ('unmodelled', 'section'):
+                code = 'INI_UNMODELLED' if note.kind == 'unmodelled' else 'INI_SECTION_KEY_TAKEN'
+                config.problems.append(ChainProblem(code, path, '%s line %d: %s' % (path, note.line, note.message), note.line))
         for error in parsed.errors:
             config.problems.append(ChainProblem(
                 'INI_SYNTAX_ERROR', path,

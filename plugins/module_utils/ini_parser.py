@@ -3,20 +3,29 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parse one ini text the way PHP's ini scanner and parser do (INI_SCANNER_NORMAL).
 
-The rules mirror Zend/zend_ini_scanner.l and zend_ini_parser.y as observed on real PHP:
+The text is read by a scanner with the states of Zend/zend_ini_scanner.l (INITIAL, ST_VALUE,
+ST_OFFSET, ST_SECTION_VALUE, ST_DOUBLE_QUOTES, ST_VARNAME and, from PHP 8.3, ST_VAR_FALLBACK): in
+each state the longest match of the state's rules wins, the earlier rule on a tie. The tokens go to
+a parser of the grammar of Zend/zend_ini_parser.y that reduces where bison does (default
+reductions), so a statement whose value was complete when an unexpected token came is applied
+before PHP stops. What follows from that, as observed on real PHP:
 
 * unquoted ``on/yes/true`` become ``"1"``, ``off/no/none/false/null`` become ``""`` (for every
   directive, string ones included), matched case-insensitively and only as whole tokens;
 * double-quoted strings take ``\\"``, ``\\\\`` and ``\\$`` escapes (a ``\\"`` right before the end of the
-  line is a literal backslash, for Windows paths), single-quoted strings are raw, and whitespace
-  right before an opening or after a closing double quote is dropped;
-* ``${name}`` is an earlier directive, else an environment variable, else empty;
+  line is a literal backslash, for Windows paths), single-quoted strings are raw;
+* ``${name}`` is an earlier directive, else an environment variable, else empty; PHP 8.3 adds
+  ``${name:-fallback}``;
 * bare words shaped like constants are replaced by the constant's value when PHP knows it;
 * ``| & ^ ~ !`` and parentheses are evaluated on 32-bit C ints (atoi);
 * ``[PATH=...]``/``[HOST=...]`` sections hold conditional entries, ``extension``/``zend_extension``
-  accumulate, ``key[]``/``key[k]`` build arrays;
-* PHP stops at the first syntax error but keeps what it parsed before, including the statement
-  whose value was already complete when the unexpected token came.
+  accumulate, ``key[]``/``key[k]`` build arrays (the offset is a value: quotes removed, ``${}`` and
+  constants expanded, empty = next index);
+* PHP reads a file to its length: a NUL byte ends a value like an end of line, and is an ordinary
+  character in names, comments and quoted strings. Only at the very end of the text does the
+  scanner, reading the NUL that terminates its buffer, report the end of input in the middle of a
+  token (a comment, a quoted string or a section name without an end): ``x = ; c`` as the last
+  line without a newline is a syntax error, while ``x = 1 ; c`` is not.
 """
 
 from __future__ import annotations
@@ -30,17 +39,139 @@ ENTRY_ZEND_EXTENSION = 'zend_extension'
 
 BOOL_WORDS = {'true': '1', 'on': '1', 'yes': '1', 'false': '', 'off': '', 'no': '', 'none': '', 'null': ''}
 
-_LABEL_RE = re.compile(r'[^=\n\r\t;&|^$~(){}!"\[\x00]+')
-_BOOL_RE = re.compile(r'(true|on|yes|false|off|none|null|no)[ \t]*', re.IGNORECASE)
-_CONSTANT_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
-_WS_RE = re.compile(r'[ \t]+')
-_SECTION_QUOTES_RE = re.compile(r'"([^"]*)"|\'([^\']*)\'')
-# Unquoted value characters; a '$' not opening '${' takes the next character with it.
-_VALUE_RE = re.compile(r'(?:[^$= \t\n\r;&|^~()!"\'\x00]|\$[^{\x00])+')
-_OPERATORS = '&|^~()!'
-_END_OF_INPUT = 'end of input'
+# Constants PHP defines while it reads php.ini whose value depends on the build and the host (its
+# paths, the SAPI); the engine cannot know them, so a value using one is reported as unknown.
+HOST_CONSTANTS = frozenset([
+    'PHP_BINARY', 'PHP_SAPI', 'PHP_EXTENSION_DIR', 'PHP_PREFIX', 'PHP_BINDIR', 'PHP_LIBDIR', 'PHP_DATADIR',
+    'PHP_MANDIR', 'PHP_SYSCONFDIR', 'PHP_LOCALSTATEDIR', 'PHP_CONFIG_FILE_PATH', 'PHP_CONFIG_FILE_SCAN_DIR',
+    'PEAR_INSTALL_DIR', 'PEAR_EXTENSION_DIR',
+])
+
 _LONG_MAX = 2 ** 63 - 1
 _LONG_MIN = -2 ** 63
+
+# -- token types (zend_ini_parser.y) -------------------------------------------------------------
+END = 'end of file'
+END_OF_LINE = 'END_OF_LINE'
+TC_SECTION = 'TC_SECTION'
+TC_RAW = 'TC_RAW'
+TC_CONSTANT = 'TC_CONSTANT'
+TC_NUMBER = 'TC_NUMBER'
+TC_STRING = 'TC_STRING'
+TC_WHITESPACE = 'TC_WHITESPACE'
+TC_LABEL = 'TC_LABEL'
+TC_OFFSET = 'TC_OFFSET'
+TC_DOLLAR_CURLY = 'TC_DOLLAR_CURLY'
+TC_VARNAME = 'TC_VARNAME'
+TC_QUOTED_STRING = 'TC_QUOTED_STRING'
+TC_FALLBACK = 'TC_FALLBACK'
+BOOL_TRUE = 'BOOL_TRUE'
+BOOL_FALSE = 'BOOL_FALSE'
+NULL_NULL = 'NULL_NULL'
+
+# -- scanner states (zend_ini_scanner.l) ---------------------------------------------------------
+INITIAL = 'INITIAL'
+ST_VALUE = 'ST_VALUE'
+ST_OFFSET = 'ST_OFFSET'
+ST_SECTION_VALUE = 'ST_SECTION_VALUE'
+ST_DOUBLE_QUOTES = 'ST_DOUBLE_QUOTES'
+ST_VARNAME = 'ST_VARNAME'
+ST_VAR_FALLBACK = 'ST_VAR_FALLBACK'
+
+# Character classes of the scanner. The NUL that ends PHP's buffer belongs to the classes that do
+# not exclude \0: a token that runs into it makes the scanner return the end of input (YYFILL).
+_NEWLINE = r'(?:\r\n|\n|\r)'
+_LABEL_82 = r'[^=\n\r\t;&|^$~(){}!"\[]+'              # PHP 8.2: NUL and ']' are label characters
+_LABEL_83 = r'[^=\n\r\t;&|^$~(){}!"\[\]\x00]+'        # PHP 8.3: LABEL_CHAR
+_LITERAL_DOLLAR = r'\$(?:\\[\s\S]|[^{\x00])'
+_VALUE_CHARS = r'(?:[^$= \t\n\r;&|^~()!"\'\x00]+|' + _LITERAL_DOLLAR + r')+'
+_SECTION_VALUE_CHARS = r'(?:[^$\n\r;"\'\]\\]+|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
+_FALLBACK_CHARS = r'(?:[^$\n\r;"\'}\\]+|\\[\s\S]|' + _LITERAL_DOLLAR + r')+'
+_CONSTANT = r'[a-zA-Z_][a-zA-Z0-9_]*'
+_NUMBER = r'-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
+_TOKENS = r'[:,.\[\]"\'()&|^+\-/*=%$!~<>?@{}]'
+_I = re.IGNORECASE
+
+# Actions
+_A_SECTION, _A_RAW, _A_SECTION_END, _A_OFFSET, _A_OFFSET_END, _A_DOLLAR_CURLY, _A_FALLBACK, _A_VARNAME, \
+    _A_VAR_END, _A_TRUE, _A_FALSE, _A_NULL, _A_LABEL, _A_EQUALS, _A_VALUE_EOL, _A_CONSTANT, _A_NUMBER, \
+    _A_CHAR, _A_OPERATOR, _A_VALUE_EQUALS, _A_STRING, _A_DQ_START, _A_DQ_END, _A_DQ_TEXT, _A_WHITESPACE, \
+    _A_SKIP, _A_EOL, _A_COMMENT, _A_VALUE_ANY = range(29)
+
+
+def _rules(version83):
+    """The rules of every state in the order of zend_ini_scanner.l: (state set, regex, action,
+    runs_into_nul). ``runs_into_nul``: the rule's class takes the buffer's final NUL, so a match
+    reaching the end of the text means the scanner returned the end of input."""
+    label = _LABEL_83 if version83 else _LABEL_82
+    values = {ST_SECTION_VALUE, ST_VALUE, ST_OFFSET}
+    if version83:
+        values_fb = values | {ST_VAR_FALLBACK}
+    else:
+        values_fb = values
+    rules = [
+        ({INITIAL}, r'\[', _A_SECTION, False),
+        ({ST_VALUE, ST_SECTION_VALUE, ST_OFFSET}, r"'[^']+'?", _A_RAW, True),
+        ({ST_SECTION_VALUE}, r'\][ \t]*' + _NEWLINE + '?', _A_SECTION_END, False),
+        ({INITIAL}, label + r'\[[ \t]*', _A_OFFSET, False),
+        ({ST_OFFSET}, r'[ \t]*\]', _A_OFFSET_END, False),
+        ({ST_DOUBLE_QUOTES} | values_fb, r'\$\{', _A_DOLLAR_CURLY, False),
+    ]
+    if version83:
+        rules.append(({ST_VARNAME}, r':-', _A_FALLBACK, False))
+        rules.append(({ST_VARNAME}, r'[^=\n\r\t;&|^$~(){}!"\[\]\x00]', _A_VARNAME, False))
+        rules.append(({ST_VARNAME, ST_VAR_FALLBACK}, r'\}', _A_VAR_END, False))
+    else:
+        rules.append(({ST_VARNAME}, label, _A_VARNAME, True))
+        rules.append(({ST_VARNAME}, r'\}', _A_VAR_END, False))
+    rules += [
+        ({INITIAL, ST_VALUE}, r'(?:true|on|yes)[ \t]*', _A_TRUE, False),
+        ({INITIAL, ST_VALUE}, r'(?:false|off|none|no)[ \t]*', _A_FALSE, False),
+        ({INITIAL, ST_VALUE}, r'null[ \t]*', _A_NULL, False),
+        ({INITIAL}, label, _A_LABEL, not version83),
+        ({INITIAL}, r'[ \t]*=[ \t]*', _A_EQUALS, False),
+        ({ST_VALUE}, r'[ \t]*' + _NEWLINE, _A_VALUE_EOL, False),
+        (values_fb, _CONSTANT, _A_CONSTANT, False),
+        (values_fb, _NUMBER, _A_NUMBER, False),
+        ({INITIAL}, _TOKENS, _A_CHAR, False),
+        ({ST_VALUE}, r'[&|^~()!][ \t]*', _A_OPERATOR, False),
+        ({ST_VALUE}, r'=', _A_VALUE_EQUALS, False),
+        ({ST_VALUE}, _VALUE_CHARS, _A_STRING, False),
+    ]
+    if version83:
+        rules.append(({ST_VAR_FALLBACK}, _FALLBACK_CHARS, _A_STRING, True))
+    rules += [
+        ({ST_SECTION_VALUE, ST_OFFSET}, _SECTION_VALUE_CHARS, _A_STRING, True),
+        (values_fb, r'[ \t]*"', _A_DQ_START, False),
+        ({ST_DOUBLE_QUOTES}, r'"[ \t]*', _A_DQ_END, False),
+        ({ST_DOUBLE_QUOTES}, r'[\s\S]', _A_DQ_TEXT, False),
+        (values_fb, r'[ \t]+', _A_WHITESPACE, False),
+        ({INITIAL}, r'[ \t]+', _A_SKIP, False),
+        ({INITIAL}, r'[ \t]*' + _NEWLINE, _A_EOL, False),
+        ({INITIAL, ST_VALUE}, r'[ \t]*;[^\r\n]*' + _NEWLINE + '?', _A_COMMENT, True),
+        ({ST_VALUE}, r'[\s\S]', _A_VALUE_ANY, False),
+    ]
+    table = {}
+    for state in (INITIAL, ST_VALUE, ST_OFFSET, ST_SECTION_VALUE, ST_DOUBLE_QUOTES, ST_VARNAME, ST_VAR_FALLBACK):
+        table[state] = [(re.compile(pattern, _I if action in (_A_TRUE, _A_FALSE, _A_NULL) else 0), action, nul)
+                        for states, pattern, action, nul in rules if state in states]
+    return table
+
+
+_TABLES = {}
+
+
+def _table(version83):
+    if version83 not in _TABLES:
+        _TABLES[version83] = _rules(version83)
+    return _TABLES[version83]
+
+
+# A run of blank and comment lines in INITIAL, read in one step (a 50 MB comment block stays fast).
+_BLANK_LINES_RE = re.compile(r'(?:[ \t]*(?:;[^\r\n]*)?(?:\r\n|\n|\r))+')
+_WORD_RE = re.compile(r'(?:true|on|yes|false|off|none|no|null)[ \t]*', re.IGNORECASE)
+_LABEL_RES = {False: re.compile(_LABEL_82), True: re.compile(_LABEL_83)}
+_DQ_TEXT_RE = re.compile(r'(?:[^"$\\]+|\$(?!\{)|\\(?="(?:[\r\n]|\Z))|\\[\s\S]|\\\Z)*')
 
 
 class IniEntry(object):
@@ -75,16 +206,29 @@ class IniProblem(object):
 
 
 class ParsedIni(object):
-    """What PHP takes from one file: entries in order, the first syntax error (if any) and notes."""
+    """What PHP takes from one file: entries in order, the first syntax error (if any) and notes.
+    ``sections``: (hash key, section name, line) of every [PATH=]/[HOST=] section that became the
+    target of later entries; PHP keeps that key in its configuration hash as an array."""
 
     def __init__(self):
         self.entries = []
         self.errors = []
         self.notes = []
+        self.sections = []
 
     @property
     def ok(self):
         return not self.errors
+
+
+class _Array(object):
+    """What ``lookup`` returns for a name that holds an array in PHP's configuration hash."""
+
+    def __repr__(self):
+        return 'ARRAY'
+
+
+ARRAY = _Array()
 
 
 class _SyntaxError(Exception):
@@ -92,6 +236,15 @@ class _SyntaxError(Exception):
         super(_SyntaxError, self).__init__(message)
         self.line = line
         self.message = message
+
+
+class _Token(object):
+    __slots__ = ('type', 'value', 'pos')
+
+    def __init__(self, kind, value, pos):
+        self.type = kind
+        self.value = value
+        self.pos = pos
 
 
 def strtol(text):
@@ -112,175 +265,490 @@ def int_operand(text):
     return number - 2 ** 32 if number >= 2 ** 31 else number
 
 
+_ESCAPE_RE = re.compile(r'\\(["\\\\$])|(\\[\s\S])')
+
+
 def _unescape_double_quoted(text):
-    out = []
-    i = 0
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == '\\' and i + 1 < length and text[i + 1] in '"\\$':
-            out.append(text[i + 1])
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return ''.join(out)
+    """zend_ini_escape_string: a backslash and the character after it are read as a pair; ``\\"``,
+    ``\\\\`` and ``\\$`` lose their backslash, every other pair is kept."""
+    return _ESCAPE_RE.sub(r'\1\2', text) if '\\' in text else text
+
+
+def section_hash_key(name):
+    """The key php_ini_parser_cb gives a [PATH...]/[HOST...] section in PHP's configuration hash, or
+    None when the section switches nothing (another name, or a bare [PATH]/[HOST])."""
+    upper = name[:4].upper()
+    if upper not in ('PATH', 'HOST') or len(name) <= 4:
+        return None
+    key = name[4:]
+    if upper == 'HOST':
+        key = key.lower()
+    key = key.rstrip('/\\')
+    return key.lstrip('= \t')
+
+
+def _describe(token):
+    if token.type in (END, END_OF_LINE) or token.type.startswith('TC_') or token.type in (BOOL_TRUE, BOOL_FALSE, NULL_NULL):
+        return token.type
+    return "'%s'" % token.type
+
+
+class _Scanner(object):
+    """zend_ini_scanner.l: one token per call of ``next()``."""
+
+    def __init__(self, text, version83):
+        self.text = text
+        self.length = len(text)
+        self.pos = 0
+        self.state = INITIAL
+        self.stack = []
+        self.table = _table(version83)
+        self._label = _LABEL_RES[version83]
+        self.version83 = version83
+        self._line_pos = 0
+        self._line = 1
+        # PHP eats a UTF-8 BOM only in a file longer than the BOM itself
+        if text.startswith('\ufeff') and len(text) > 1:
+            self.pos = 1
+            self._line_pos = 1
+
+    def line_at(self, pos):
+        """Physical line of ``pos`` (\\r\\n, \\n and \\r each end a line); positions only grow."""
+        if pos > self._line_pos:
+            chunk = self.text[self._line_pos:pos]
+            count = chunk.count('\n') + chunk.count('\r') - chunk.count('\r\n')
+            if chunk.startswith('\n') and self._line_pos > 0 and self.text[self._line_pos - 1] == '\r':
+                count -= 1
+            self._line += count
+            self._line_pos = pos
+        return self._line
+
+    def _push(self, state):
+        self.stack.append(self.state)
+        self.state = state
+
+    def _pop(self):
+        self.state = self.stack.pop() if self.stack else INITIAL
+
+    def next(self):
+        text = self.text
+        while True:
+            start = self.pos
+            if start >= self.length:
+                if self.state == ST_VALUE:
+                    self.state = INITIAL
+                    return _Token(END_OF_LINE, '', start)
+                return _Token(END, '', start)
+            if self.state == INITIAL:
+                blank = _BLANK_LINES_RE.match(text, start)
+                if blank:
+                    # blank lines and comments: END_OF_LINE tokens, which the parser skips
+                    self.pos = blank.end()
+                    return _Token(END_OF_LINE, '', start)
+                token = self._plain_label(start)
+                if token is not None:
+                    return token
+            best = None
+            for regex, action, nul in self.table[self.state]:
+                match = regex.match(text, start)
+                if match is None:
+                    continue
+                end = match.end()
+                if nul and self._runs_into_nul(action, match):
+                    self.pos = self.length
+                    return _Token(END, '', start)
+                if best is None or end > best[0]:
+                    best = (end, action, match)
+            if best is None:
+                # <*>[^]: anything else is the end of input for the parser
+                self.pos = self.length
+                return _Token(END, '', start)
+            end, action, match = best
+            token = self._act(action, start, end, match)
+            if token is not None:
+                return token
+
+    def _plain_label(self, start):
+        """The common case of INITIAL, decided without trying every rule: a label with more than
+        blanks in it, not followed by '[' and longer than a boolean word there, is the longest match."""
+        match = self._label.match(self.text, start)
+        if match is not None and match.end() >= self.length and not self.version83:
+            # PHP 8.2's label takes the final NUL too: the end of input (as the rule table says)
+            self.pos = self.length
+            return _Token(END, '', start)
+        if match is None or match.end() >= self.length or self.text[match.end()] == '[':
+            return None
+        value = match.group(0)
+        stripped = value.strip(' ')
+        word = _WORD_RE.match(self.text, start)
+        if not stripped or (word is not None and word.end() >= match.end()):
+            return None
+        self.pos = match.end()
+        return _Token(TC_LABEL, stripped, start + len(value) - len(value.lstrip(' ')))
+
+    def _runs_into_nul(self, action, match):
+        end = match.end()
+        if action == _A_RAW:
+            return not match.group(0).endswith("'")      # no closing quote up to the end
+        if action == _A_COMMENT:
+            return match.group(0)[-1:] not in ('\n', '\r')
+        if end == self.length:
+            return True
+        # a backslash right before the end takes the final NUL as its escaped character
+        return action == _A_STRING and self.text[end] == '\\' and end + 1 == self.length
+
+    def _act(self, action, start, end, match):
+        text = self.text
+        self.pos = end
+        value = text[start:end]
+        if action == _A_SECTION:
+            self.state = ST_SECTION_VALUE
+            return _Token(TC_SECTION, '', start)
+        if action == _A_RAW:
+            return _Token(TC_RAW, value[1:-1], start)
+        if action == _A_SECTION_END:
+            self.state = INITIAL
+            return _Token(']', '', start)
+        if action == _A_OFFSET:
+            self.state = ST_OFFSET
+            stripped = value.lstrip(' \t')
+            return _Token(TC_OFFSET, stripped.rstrip(' \t\r\n['), start + len(value) - len(stripped))
+        if action == _A_OFFSET_END:
+            self.state = INITIAL
+            return _Token(']', '', start)
+        if action == _A_DOLLAR_CURLY:
+            self._push(ST_VARNAME)
+            return _Token(TC_DOLLAR_CURLY, '', start)
+        if action == _A_FALLBACK:
+            self._pop()
+            self._push(ST_VAR_FALLBACK)
+            return _Token(TC_FALLBACK, '', start)
+        if action == _A_VARNAME:
+            if self.version83:
+                if text.startswith(':-', start + 1):
+                    # PHP 8.3's scanner: one name character right before ':-' is dropped and the
+                    # fallback starts at the '-' (goto fallback_lexing after YYCURSOR++)
+                    self.pos = start + 2
+                    self._pop()
+                    self._push(ST_VAR_FALLBACK)
+                    return _Token(TC_FALLBACK, '', start)
+                self.pos = self._varname_end_83(start)
+                value = text[start:self.pos]
+            return _Token(TC_VARNAME, value.strip(' \t'), start)
+        if action == _A_VAR_END:
+            self._pop()
+            return _Token('}', '', start)
+        if action in (_A_TRUE, _A_FALSE, _A_NULL):
+            kind = {_A_TRUE: BOOL_TRUE, _A_FALSE: BOOL_FALSE, _A_NULL: NULL_NULL}[action]
+            return _Token(kind, '1' if action == _A_TRUE else '', start)
+        if action == _A_LABEL:
+            stripped = value.lstrip(' \t')
+            return _Token(TC_LABEL, stripped.rstrip(' \t'), start + len(value) - len(stripped))
+        if action == _A_EQUALS:
+            self.state = ST_VALUE
+            return _Token('=', '', start)
+        if action in (_A_VALUE_EOL, _A_EOL, _A_COMMENT):
+            self.state = INITIAL
+            return _Token(END_OF_LINE, '', start)
+        if action == _A_CONSTANT:
+            return _Token(TC_CONSTANT, value, start)
+        if action == _A_NUMBER:
+            return _Token(TC_NUMBER, value, start)
+        if action == _A_CHAR:
+            return _Token(value, '', start)
+        if action == _A_OPERATOR:
+            return _Token(value[0], '', start)
+        if action == _A_VALUE_EQUALS:
+            # yyless(0): the '=' is read again in INITIAL
+            self.pos = start
+            self.state = INITIAL
+            return _Token(END_OF_LINE, '', start)
+        if action == _A_STRING:
+            return _Token(TC_STRING, value, start)
+        if action == _A_DQ_START:
+            self._push(ST_DOUBLE_QUOTES)
+            return _Token('"', '', start)
+        if action == _A_DQ_END:
+            self._pop()
+            return _Token('"', '', start)
+        if action == _A_DQ_TEXT:
+            return self._double_quoted(start)
+        if action == _A_WHITESPACE:
+            return _Token(TC_WHITESPACE, value, start)
+        if action == _A_SKIP:
+            return None
+        if action == _A_VALUE_ANY:
+            self.state = INITIAL
+            return _Token(END_OF_LINE, '', start)
+        raise AssertionError(action)
+
+    def _varname_end_83(self, start):
+        text = self.text
+        i = start + 1
+        while i < self.length:
+            char = text[i]
+            if char in '=\n\r\t;&|^$~(){}!"[]':
+                break
+            if char == ':' and text.startswith('-', i + 1):
+                break
+            i += 1
+        return i
+
+    def _double_quoted(self, start):
+        """<ST_DOUBLE_QUOTES>[^]: up to a '"' or a '${'; a backslash takes the next character with
+        it, except a '\\"' right before a line end (or the end of the text): a backslash, then the
+        closing quote (Windows paths)."""
+        end = _DQ_TEXT_RE.match(self.text, start).end()
+        self.pos = end
+        return _Token(TC_QUOTED_STRING, _unescape_double_quoted(self.text[start:end]), start)
 
 
 class IniParser(object):
     """Parse ini text. ``lookup(name)`` resolves ``${name}`` from the directives parsed so far in
-    earlier files and the environment (None when unknown); ``constants`` maps constant names to
-    their string values; ``var_fallback`` enables PHP 8.3's ``${name:-fallback}``."""
+    earlier files and the environment (None when unknown, ``ARRAY`` for a name holding an array in
+    PHP's configuration hash); ``constants`` maps constant names to their string values;
+    ``var_fallback`` selects the scanner of PHP 8.3 and later (``${name:-fallback}``);
+    ``configuration(name)`` answers from earlier files only (no environment): a value, ``ARRAY`` or
+    None, for the [PATH=]/[HOST=] sections whose key may already be taken."""
 
-    def __init__(self, lookup=None, constants=None, var_fallback=True):
+    def __init__(self, lookup=None, constants=None, var_fallback=True, configuration=None):
         self._outer_lookup = lookup
+        self._configuration = configuration
         self._constants = constants or {}
         self._var_fallback = var_fallback
 
     # -- public ---------------------------------------------------------------------------------
     def parse(self, text):
         result = ParsedIni()
-        self._text = text[1:] if text.startswith('\ufeff') else text
-        self._pos = 0
-        self._line = 1
-        self._local = {}
+        self._scanner = _Scanner(text, self._var_fallback)
+        self._pushed = []
+        self._local = {}        # what this file put into PHP's configuration hash: key -> value or ARRAY
         self._section = None    # PHP's active_ini_hash: the [PATH=]/[HOST=] section entries go to
         self._special = False   # PHP's is_special_section: extension lines are not loads
         self._result = result
-        self._value_end = None
         try:
-            self._parse_statements()
+            self._statements()
         except _SyntaxError as error:
             result.errors.append(IniProblem(error.line, error.message))
         return result
 
-    # -- low level --------------------------------------------------------------------------------
-    def _peek(self, offset=0):
-        index = self._pos + offset
-        return self._text[index] if index < len(self._text) else ''
+    # -- tokens ---------------------------------------------------------------------------------
+    def _next(self):
+        if self._pushed:
+            return self._pushed.pop()
+        return self._scanner.next()
 
-    def _advance(self, count):
-        chunk = self._text[self._pos:self._pos + count]
-        self._line += chunk.count('\n') + chunk.count('\r') - chunk.count('\r\n')
-        self._pos += count
-        return chunk
+    def _back(self, token):
+        self._pushed.append(token)
 
-    def _at_eol(self):
-        """True at end of text, a newline or a comment (after optional blanks); consumes them."""
-        match = re.compile(r'[ \t]*(;[^\r\n]*)?(\r\n|\n|\r|\Z)').match(self._text, self._pos)
-        if match:
-            self._advance(match.end() - self._pos)
-            return True
-        return False
+    def _line(self, token):
+        return self._scanner.line_at(token.pos)
 
-    def _describe_next(self):
-        char = self._peek()
-        if char == '':
-            return 'end of file'
-        if char in '\r\n':
-            return 'END_OF_LINE'
-        return repr(char)
+    def _fail(self, token, expecting=None):
+        message = 'syntax error, unexpected %s' % _describe(token)
+        if expecting:
+            message += ', expecting %s' % expecting
+        raise _SyntaxError(self._line(token), message)
 
-    def _fail(self, what=None):
-        raise _SyntaxError(self._line, 'syntax error, unexpected %s' % (what or self._describe_next()))
-
-    # -- statements -----------------------------------------------------------------------------
-    def _parse_statements(self):
-        text = self._text
-        while self._pos < len(text):
-            ws = _WS_RE.match(text, self._pos)
-            if ws:
-                self._advance(ws.end() - self._pos)
-                continue
-            char = text[self._pos]
-            if char in '\r\n':
-                self._advance(2 if text.startswith('\r\n', self._pos) else 1)
-                continue
-            if char == ';':
-                end = re.compile(r'[^\r\n]*').match(text, self._pos).end()
-                self._advance(end - self._pos)
-                continue
-            if char == '[':
-                self._parse_section()
-                continue
-            self._parse_assignment()
-
-    def _parse_section(self):
-        self._advance(1)
-        start = self._pos
-        text = self._text
+    # -- grammar --------------------------------------------------------------------------------
+    def _statements(self):
         while True:
-            char = self._peek()
-            if char == ']':
-                break
-            if char in ('', '\n', '\r'):
-                raise _SyntaxError(self._line, "syntax error, unexpected end of file, expecting ']'")
-            self._advance(1)
-        # Quotes in a section name are syntax, not part of the name: ["PATH=/x"] is [PATH=/x].
-        name = _SECTION_QUOTES_RE.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text[start:self._pos])
-        self._advance(1)
-        ws = re.compile(r'[ \t]*(\r\n|\n|\r)?').match(text, self._pos)
-        self._advance(ws.end() - self._pos)
-        # php_ini_parser_cb: a name starting with PATH/HOST (any case) is special; it switches the
-        # target of later entries only when something follows the prefix (a bare [PATH] does not).
-        # Any other section leaves the target alone, so entries after [PATH=/x] then [opcache] are
-        # still conditional on /x; only the next file starts over.
-        upper = name.upper()
-        self._special = upper.startswith('PATH') or upper.startswith('HOST')
-        if self._special and len(name) > 4:
-            self._section = name
+            token = self._next()
+            kind = token.type
+            if kind == END:
+                return
+            if kind == END_OF_LINE:
+                continue
+            if kind == TC_SECTION:
+                self._section_statement(self._line(token))
+            elif kind == TC_LABEL:
+                follow = self._next()
+                if follow.type == '=':
+                    value = self._string_or_value()
+                    self._store(token.value, value, self._line(token), False, None)
+                else:
+                    # a bare label is a statement PHP ignores
+                    self._back(follow)
+            elif kind == TC_OFFSET:
+                line = self._line(token)
+                offset = self._option_offset()
+                close = self._next()
+                if close.type != ']':
+                    self._fail(close, "']'")
+                equals = self._next()
+                if equals.type != '=':
+                    self._fail(equals, "'='")
+                value = self._string_or_value()
+                self._store(token.value, value, line, True, offset)
+            else:
+                self._fail(token)
 
-    def _parse_assignment(self):
-        line = self._line
-        text = self._text
-        label = _LABEL_RE.match(text, self._pos)
-        boolean = _BOOL_RE.match(text, self._pos)
-        if label is None or (boolean and boolean.end() >= label.end()):
-            if boolean:
-                self._fail('BOOL_TRUE' if BOOL_WORDS[boolean.group(1).lower()] == '1' else 'BOOL_FALSE')
-            self._fail()
-        key = label.group(0).rstrip(' ')
-        self._advance(label.end() - self._pos)
-        offset = None
-        is_array = False
-        if self._peek() == '[':
-            is_array = True
-            self._advance(1)
-            ws = _WS_RE.match(text, self._pos)
-            if ws:
-                self._advance(ws.end() - self._pos)
-            start = self._pos
-            while self._peek() not in (']', '', '\n', '\r'):
-                self._advance(1)
-            if self._peek() != ']':
-                raise _SyntaxError(self._line, "syntax error, unexpected end of file, expecting ']'")
-            offset = text[start:self._pos]
-            self._advance(1)
-        ws = _WS_RE.match(text, self._pos)
-        if ws:
-            self._advance(ws.end() - self._pos)
-        if self._peek() != '=':
-            if is_array:
-                self._fail()
-            # A bare label is a statement PHP ignores.
+    def _section_statement(self, line):
+        token = self._next()
+        name = ''
+        if self._starts_string_list(token):
+            self._back(token)
+            name = self._string_list(expand_constants=False)
+            token = self._next()
+        if token.type != ']':
+            self._fail(token, "']'")
+        self._enter_section(name, line)
+
+    def _option_offset(self):
+        token = self._next()
+        self._back(token)
+        if self._starts_string_list(token):
+            return self._string_list(expand_constants=True)
+        return ''
+
+    def _string_or_value(self):
+        token = self._next()
+        kind = token.type
+        if kind in (BOOL_TRUE, BOOL_FALSE, NULL_NULL):
+            return token.value
+        if kind == END_OF_LINE:
+            return ''
+        if self._starts_string_list(token) or kind in ('~', '!', '('):
+            self._back(token)
+            return self._expr()
+        self._fail(token)
+
+    @staticmethod
+    def _starts_string_list(token):
+        return token.type in (TC_DOLLAR_CURLY, TC_CONSTANT, TC_RAW, TC_NUMBER, TC_STRING, TC_WHITESPACE, '"')
+
+    def _expr(self):
+        left = self._unary()
+        while True:
+            token = self._next()
+            if token.type not in ('|', '&', '^'):
+                self._back(token)
+                return left
+            right = self._unary()
+            a, b = int_operand(left), int_operand(right)
+            left = str(a | b if token.type == '|' else a & b if token.type == '&' else a ^ b)
+
+    def _unary(self):
+        token = self._next()
+        if token.type == '~':
+            return str(~int_operand(self._unary()))
+        if token.type == '!':
+            return '0' if int_operand(self._unary()) else '1'
+        if token.type == '(':
+            value = self._expr()
+            close = self._next()
+            if close.type != ')':
+                self._fail(close)
+            return value
+        if self._starts_string_list(token):
+            self._back(token)
+            return self._string_list(expand_constants=True)
+        self._fail(token)
+
+    def _string_list(self, expand_constants):
+        """var_string_list / var_string_list_section: adjacent strings, quoted strings and ${}."""
+        parts = []
+        while True:
+            token = self._next()
+            kind = token.type
+            if kind == TC_DOLLAR_CURLY:
+                parts.append(self._var_ref(token))
+            elif kind == TC_CONSTANT:
+                parts.append(self._constant(token) if expand_constants else token.value)
+            elif kind in (TC_RAW, TC_NUMBER, TC_STRING, TC_WHITESPACE):
+                parts.append(token.value)
+            elif kind == '"':
+                parts.append(self._encapsed())
+            else:
+                self._back(token)
+                return ''.join(parts)
+
+    def _encapsed(self):
+        parts = []
+        while True:
+            token = self._next()
+            if token.type == '"':
+                return ''.join(parts)
+            if token.type == TC_DOLLAR_CURLY:
+                parts.append(self._var_ref(token))
+            elif token.type == TC_QUOTED_STRING:
+                parts.append(token.value)
+            else:
+                self._fail(token)
+
+    def _constant(self, token):
+        word = token.value
+        if word in self._constants:
+            return self._constants[word]
+        line = self._line(token)
+        if word in HOST_CONSTANTS:
+            self._result.notes.append(IniProblem(
+                line, '%s is a constant of the PHP build on the host: PHP puts its value here, which the analysis '
+                'does not know (the value is shown with the bare word)' % word, 'constant'))
+        elif word.startswith('E_') or word.startswith('PHP_'):
+            self._result.notes.append(IniProblem(line, 'constant-like word %s kept literally' % word, 'constant'))
+        return word
+
+    def _var_ref(self, start):
+        token = self._next()
+        if token.type != TC_VARNAME:
+            self._fail(token, 'TC_VARNAME')
+        name = token.value
+        close = self._next()
+        fallback = None
+        if close.type == TC_FALLBACK:
+            following = self._next()
+            self._back(following)
+            fallback = self._string_list(expand_constants=True) if self._starts_string_list(following) else ''
+            close = self._next()
+        if close.type != '}':
+            self._fail(close, "TC_FALLBACK or '}'" if self._var_fallback and fallback is None else "'}'")
+        line = self._line(start)
+        if name in self._local:
+            value = self._local[name]
+        else:
+            value = self._outer_lookup(name) if self._outer_lookup else None
+        if value is ARRAY:
+            self._result.notes.append(IniProblem(
+                line, '${%s} names an array in PHP\'s configuration: what PHP reads there is undefined (it may '
+                'fail to start), so this value is unknown' % name, 'unmodelled'))
+            return ''
+        if value is None:
+            self._result.notes.append(IniProblem(line, '${%s} is not set' % name, 'unresolved'))
+            # the fallback is copied as a C string (strlen): it ends at a NUL
+            return (fallback or '').split('\x00', 1)[0]
+        return value
+
+    # -- php_ini_parser_cb ----------------------------------------------------------------------
+    def _enter_section(self, name, line):
+        # A name starting with PATH/HOST (any case) is special; it switches the target of later
+        # entries only when something follows the prefix (a bare [PATH] does not) and its key does
+        # not already hold a plain value. Any other section leaves the target alone, so entries
+        # after [PATH=/x] then [opcache] are still conditional on /x; only the next file starts over.
+        upper = name[:4].upper()
+        self._special = upper in ('PATH', 'HOST')
+        key = section_hash_key(name)
+        if key is None:
             return
-        self._advance(1)
-        ws = _WS_RE.match(text, self._pos)
-        if ws:
-            self._advance(ws.end() - self._pos)
-        value, complete = self._parse_value()
-        self._store(key, value, line, is_array, offset)
-        if self._value_end == _END_OF_INPUT:
-            # The scanner hit the end of the text looking for a closing quote: the parser sees
-            # the end of input, the value is applied and the file counts as parsed.
-            self._advance(len(text) - self._pos)
-        elif not complete:
-            self._fail()
+        if key in self._local:
+            current = self._local[key]
+        else:
+            current = self._configuration(key) if self._configuration else None
+        if current is not None and current is not ARRAY:
+            self._result.notes.append(IniProblem(
+                line, '[%s]: %r already holds a value in PHP\'s configuration, so PHP keeps the entries that follow '
+                'where they were' % (name, key), 'section'))
+            return
+        self._local[key] = ARRAY
+        self._section = name
+        self._result.sections.append((key, name, line))
 
     def _store(self, key, value, line, is_array, offset):
         lowered = key.lower()
         if is_array:
             entry = IniEntry(key, value, line, self._section, ENTRY_ARRAY, offset if offset else None)
+            if self._section is None:
+                self._local[key] = ARRAY
         elif not self._special and lowered == 'extension':
             entry = IniEntry(key, value, line, None, ENTRY_EXTENSION)
         elif not self._special and lowered == 'zend_extension':
@@ -290,200 +758,6 @@ class IniParser(object):
             if self._section is None:
                 self._local[key] = value
         self._result.entries.append(entry)
-
-    # -- values ---------------------------------------------------------------------------------
-    def _parse_value(self):
-        """Return (value, complete). complete is False when an unexpected token follows a value that
-        PHP's parser had already reduced: PHP applies that statement, then stops."""
-        self._value_end = None
-        if self._at_eol():
-            return '', True
-        if self._text.startswith("''", self._pos):
-            # '' is no raw string; its first quote ends the value and the line is read on from
-            # the second quote as a new statement.
-            self._advance(1)
-            return '', True
-        boolean = _BOOL_RE.match(self._text, self._pos)
-        if boolean:
-            other = _VALUE_RE.match(self._text, self._pos)
-            if other is None or boolean.end() >= other.end():
-                self._advance(boolean.end() - self._pos)
-                value = BOOL_WORDS[boolean.group(1).lower()]
-                return value, self._value_ends()
-        value = self._parse_expr()
-        return value, self._value_ends()
-
-    def _value_ends(self):
-        """After a complete value: True when the statement ends here. Besides an end of line or a
-        comment, a quote that opens no raw string ends it too (the scanner's catch-all rule):
-        ``''`` ends the value and the line is read on from the second quote as a new statement;
-        a quote with no closing quote anywhere makes the scanner hit the end of the text, which
-        the parser takes as the end of input (_END_OF_INPUT)."""
-        if self._at_eol():
-            return True
-        if self._peek() == "'":
-            end = self._text.find("'", self._pos + 1)
-            if end < 0:
-                self._value_end = _END_OF_INPUT
-                return True
-            if end == self._pos + 1:
-                self._advance(1)
-                return True
-        return False
-
-    def _skip_blanks(self):
-        ws = _WS_RE.match(self._text, self._pos)
-        if ws:
-            self._advance(ws.end() - self._pos)
-
-    def _parse_expr(self):
-        left = self._parse_unary()
-        while True:
-            self._skip_blanks()
-            char = self._peek()
-            if char in ('|', '&', '^'):
-                self._advance(1)
-                self._skip_blanks()
-                right = self._parse_unary()
-                a, b = int_operand(left), int_operand(right)
-                if char == '|':
-                    left = str(a | b)
-                elif char == '&':
-                    left = str(a & b)
-                else:
-                    left = str(a ^ b)
-            else:
-                return left
-
-    def _parse_unary(self):
-        self._skip_blanks()
-        char = self._peek()
-        if char == '~':
-            self._advance(1)
-            return str(~int_operand(self._parse_unary()))
-        if char == '!':
-            self._advance(1)
-            return '0' if int_operand(self._parse_unary()) else '1'
-        if char == '(':
-            self._advance(1)
-            value = self._parse_expr()
-            self._skip_blanks()
-            if self._peek() != ')':
-                self._fail()
-            self._advance(1)
-            return value
-        return self._parse_string_list()
-
-    def _parse_string_list(self):
-        parts = []
-        text = self._text
-        while True:
-            pos = self._pos
-            char = self._peek()
-            if char in (' ', '\t'):
-                ws = _WS_RE.match(text, pos)
-                after = text[ws.end():ws.end() + 1]
-                # Blanks before an end of line or an operator are not part of the value; at the
-                # very end of the text (no newline) PHP keeps them.
-                if after in ('\n', '\r', ';') or (after and after in _OPERATORS):
-                    break
-                if after == '"':
-                    self._advance(ws.end() - pos)
-                    continue
-                parts.append(self._advance(ws.end() - pos))
-                continue
-            if char == '"':
-                parts.append(self._parse_double_quoted())
-                continue
-            if char == "'":
-                end = text.find("'", pos + 1)
-                if parts and end in (-1, pos + 1):
-                    break       # a quote that opens no raw string ends the value (_value_ends)
-                if end < 0:
-                    self._advance(len(text) - pos)
-                    self._fail('end of file')
-                if end == pos + 1:
-                    self._fail()
-                parts.append(self._advance(end + 1 - pos)[1:-1])
-                continue
-            if text.startswith('${', pos):
-                parts.append(self._parse_var_ref())
-                continue
-            match = _VALUE_RE.match(text, pos)
-            boolean = _BOOL_RE.match(text, pos)
-            if boolean and (match is None or boolean.end() >= match.end()):
-                # The scanner makes a boolean token of a whole on/off/... word wherever it is; in
-                # the middle of a value it is unexpected: what came before is applied, then PHP
-                # stops (as operand of an operator nothing is applied).
-                break
-            if match:
-                word = self._advance(match.end() - pos)
-                if _CONSTANT_RE.match(word) and word in self._constants:
-                    word = self._constants[word]
-                elif _CONSTANT_RE.match(word) and (word.startswith('E_') or word.startswith('PHP_')):
-                    self._result.notes.append(IniProblem(self._line, 'constant-like word %s kept literally' % word, 'constant'))
-                parts.append(word)
-                continue
-            break
-        if not parts:
-            self._fail()
-        return ''.join(parts)
-
-    def _parse_double_quoted(self):
-        text = self._text
-        self._advance(1)
-        parts = []
-        while True:
-            pos = self._pos
-            if pos >= len(text):
-                self._fail('end of file')
-            if text.startswith('${', pos):
-                parts.append(self._parse_var_ref())
-                continue
-            if text[pos] == '"':
-                self._advance(1)
-                ws = _WS_RE.match(text, self._pos)
-                if ws:
-                    self._advance(ws.end() - self._pos)
-                return ''.join(parts)
-            i = pos
-            length = len(text)
-            while i < length:
-                char = text[i]
-                if char == '"':
-                    break
-                if char == '$' and text.startswith('{', i + 1):
-                    break
-                if char == '\\' and i + 1 < length:
-                    if text[i + 1] == '"' and (i + 2 >= length or text[i + 2] in '\r\n'):
-                        i += 1
-                        break
-                    i += 2
-                    continue
-                i += 1
-            parts.append(_unescape_double_quoted(self._advance(i - pos)))
-
-    def _parse_var_ref(self):
-        self._advance(2)
-        start = self._pos
-        end = self._text.find('}', start)
-        newline = re.compile(r'[\r\n]').search(self._text, start)
-        if end < 0 or (newline and newline.start() < end):
-            raise _SyntaxError(self._line, "syntax error, unexpected end of file, expecting '}'")
-        name = self._text[start:end]
-        self._advance(end + 1 - start)
-        if name == '':
-            raise _SyntaxError(self._line, "syntax error, unexpected '}', expecting TC_VARNAME")
-        fallback = ''
-        if self._var_fallback and ':-' in name:
-            name, fallback = name.split(':-', 1)
-        if name in self._local:
-            return self._local[name]
-        value = self._outer_lookup(name) if self._outer_lookup else None
-        if value is None:
-            self._result.notes.append(IniProblem(self._line, '${%s} is not set' % name, 'unresolved'))
-            return fallback
-        return value
 
 
 def parse_ini_text(text, lookup=None, constants=None, var_fallback=True):

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, php_constants, split_scan_dir
@@ -158,16 +157,38 @@ def test_binary_garbage_file(tmp_path):
     assert 'INI_BINARY_CONTENT' in [p.code for p in config.problems]
 
 
-def test_huge_file_is_refused_fast(tmp_path):
-    local = _write(tmp_path, '/c/10-huge.ini', 't.a=1\n')
-    with open(local, 'r+b') as handle:
-        handle.truncate(50 * 1024 * 1024)           # sparse: 50 MB without writing them
+def test_huge_file_is_read_like_php(tmp_path):
+    """PHP reads a conf.d file of any size; so does the engine (its speed: bench/run engine)."""
+    local = _write(tmp_path, '/c/10-huge.ini', '')
+    line = '; ' + 'x' * 77 + '\n'
+    with open(local, 'w') as handle:
+        handle.write(line * (50 * 1024 * 1024 // len(line)) + 'opcache.validate_timestamps=0\n')
+    _write(tmp_path, '/c/05.ini', 'opcache.validate_timestamps=1\n')
+    config = _load(tmp_path, None, ['/c'], version='8.2.36')
+    assert config.problems == []
+    winner = config.settings['opcache.validate_timestamps']
+    assert (winner.value, winner.file, winner.line) == ('0', '/c/10-huge.ini', 50 * 1024 * 1024 // len(line) + 1)
+
+
+def test_file_above_the_limit_is_reported_as_unknown(tmp_path):
+    _write(tmp_path, '/c/10-big.ini', 't.a=1\n' + ';' * 200 + '\n')
     _write(tmp_path, '/c/20.ini', 't.b=2\n')
-    started = time.time()
-    config = _load(tmp_path, None, ['/c'])
-    assert time.time() - started < 2
-    assert [p.code for p in config.problems] == ['INI_FILE_TOO_LARGE']
+    config = IniChain(HostFS(str(tmp_path)), version='8.2.36', max_bytes=100).load(None, ['/c'])
+    assert [(p.code, p.file) for p in config.problems] == [('INI_FILE_TOO_LARGE', '/c/10-big.ini')]
+    assert 'the values it sets are unknown' in config.problems[0].message
     assert config.values() == {'t.b': '2'}
+    assert config.scanned_files == ['/c/20.ini']
+
+
+def test_sparse_nul_file_is_read(tmp_path):
+    local = _write(tmp_path, '/c/10-nul.ini', 't.a=1\n')
+    with open(local, 'r+b') as handle:
+        handle.truncate(50 * 1024 * 1024)           # sparse: 50 MB of NUL bytes after the first line
+    _write(tmp_path, '/c/20.ini', 't.b=2\n')
+    config = _load(tmp_path, None, ['/c'], version='8.2.36')
+    assert [p.code for p in config.problems] == ['INI_BINARY_CONTENT']
+    assert config.values() == {'t.a': '1', 't.b': '2'}
+    assert config.scanned_files == ['/c/10-nul.ini', '/c/20.ini']
 
 
 def test_non_files_are_skipped(tmp_path):
@@ -178,3 +199,16 @@ def test_non_files_are_skipped(tmp_path):
     config = _load(tmp_path, None, ['/c'])
     assert config.scanned_files == ['/c/h.ini']
     assert sorted(p.file for p in config.problems if p.code == 'SCAN_FILE_SKIPPED') == ['/c/d.ini', '/c/f.ini', '/c/g.ini']
+
+
+def test_scanner_follows_the_installation_version(tmp_path):
+    """PHP 8.3 added ${name:-fallback} (and stopped taking ']' in names): the chain reads each
+    installation with the scanner of its own version; an unknown version gets the newest."""
+    _write(tmp_path, '/c/10.ini', 'a=${NOPE:-fb}\nb]x=1\nc=2\n')
+    results = {}
+    for version in ('8.2', '8.2.36', '8.3.0', '8.4', None):
+        config = _load(tmp_path, None, ['/c'], version=version)
+        results[version] = (config.values(), config.scanned_files, [p.code for p in config.problems])
+    php82 = ({'a': '', 'b]x': '1', 'c': '2'}, ['/c/10.ini'], [])
+    php83 = ({'a': 'fb'}, [], ['INI_SYNTAX_ERROR'])
+    assert results == {'8.2': php82, '8.2.36': php82, '8.3.0': php83, '8.4': php83, None: php83}
