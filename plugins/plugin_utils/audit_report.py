@@ -58,6 +58,8 @@ FIXES = {
     'INI_FILE_TOO_LARGE': 'Its values are unknown to the audit: split or shorten the file.',
     'INI_BINARY_CONTENT': 'Remove the NUL bytes from the file.',
     'INI_UNRESOLVED_CONSTANT': 'Check the value: the word is kept literally.',
+    'INI_UNMODELLED': 'Rewrite the line so that PHP defines its result: the value is unknown (PHP may fail to start).',
+    'INI_SECTION_KEY_TAKEN': 'Rename the [PATH=]/[HOST=] section or the key it collides with: PHP keeps the following entries where they were.',
     'INI_ENV_REFERENCE': 'Pass the service\'s environment (option environment) so that ${NAME} resolves as PHP-FPM sees it.',
     'SCAN_FILE_SKIPPED': 'Remove the dangling symlink or the non-file entry from the scan directory.',
     'SCAN_DIR_UNREADABLE': 'Create the scan directory or make it readable.',
