@@ -13,6 +13,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives 
     STARTUP_ONLY,
     known_directive_names,
     opcache_is_builtin,
+    parse_version,
 )
 
 CRITICAL = 'critical'
@@ -126,6 +127,9 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
 
     enable_key = 'opcache.enable_cli' if sapi_name == 'cli' else 'opcache.enable'
     disabled_by = [key for key in (enable_key, 'opcache.enable') if not php_bool(values.get(key))]
+    if sapi_name == 'cli':
+        # PHP's own default (opcache.enable_cli=0) is how every CLI starts: nothing to do about it.
+        disabled_by = [key for key in disabled_by if origins.get(key) != 'default']
     if disabled_by:
         key = disabled_by[0]
         add('OPC_DISABLED', WARNING if sapi_name != 'cli' else INFO,
@@ -139,13 +143,7 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
                 'opcache.file_cache=%s (%s) with validate_timestamps off: stale bytecode survives opcache_reset(), reload and restart; '
                 'purge the file cache on deploy' % (values['opcache.file_cache'], origins.get('opcache.file_cache')),
                 [origins.get('opcache.file_cache'), origins.get('opcache.validate_timestamps')], directive='opcache.file_cache')
-    jit = values.get('opcache.jit')
-    jit_origin = origins.get('opcache.jit')
-    if jit in ('', '1') and jit_origin not in (None, 'default'):
-        # "off" -> "" still means off; "on" -> "1" is read as a numeric JIT setting nobody intended.
-        add('OPC_JIT_WORD_REWRITTEN', INFO if jit == '' else WARNING,
-            'opcache.jit at %s reaches PHP as %r: an unquoted on/off/yes/no/true/false/none word is rewritten by the ini scanner; '
-            'quote it (opcache.jit="off")' % (jit_origin, jit), [jit_origin], directive='opcache.jit')
+    found.extend(_jit_rewrite_findings(inst_id, version, sapi_name, values, origins, pools_info))
     for pool in pools_info:
         for key, override in sorted(pool['overrides'].items()):
             if key in STARTUP_ONLY:
@@ -160,6 +158,35 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
             'pools of one FPM master disagree on opcache.validate_timestamps (%s): they share one cache, '
             'and a script cached by a pool with it off is never revalidated by the others'
             % ', '.join('%s=%r' % item for item in sorted(per_pool_vt.items())), [], directive='opcache.validate_timestamps')
+    return found
+
+
+def jit_empty_means_disable(version):
+    """Whether ``opcache.jit=""`` (what an unquoted off/no/false/none/null becomes) disables the JIT
+    for good. PHP 8.0-8.2 read "" as the number 0, which is "off": a pool or ini_set() may still
+    switch the JIT on (checked against PHP 8.2). PHP 8.3's zend_jit_config() reads "" as "disable",
+    and then a pool's or a script's opcache.jit is refused (php-src source; GH-14267, on 8.3.7).
+    The other rewrite, on/yes/true -> "1", never matters: "1" is a synonym of "tracing" since 8.0."""
+    wanted = parse_version(version)
+    return wanted is None or wanted >= (8, 3)
+
+
+def _jit_rewrite_findings(inst_id, version, sapi_name, values, origins, pools_info):
+    jit_origin = origins.get('opcache.jit')
+    if values.get('opcache.jit') != '' or jit_origin in (None, 'default') or not jit_empty_means_disable(version):
+        return []
+    found = []
+    for pool in pools_info:
+        override = pool['overrides'].get('opcache.jit')
+        if override is None or override['value'].lower() in ('', 'disable', '0', 'off', 'no', 'false'):
+            continue    # the pool wants the JIT off: refused or not, it is off
+        where = evidence(override['file'], override['line'])
+        found.append(Finding(
+            'OPC_JIT_WORD_REWRITTEN', WARNING,
+            'opcache.jit at %s reaches PHP %s as "" (the ini scanner rewrites an unquoted off/no/false/none/null), which PHP reads as '
+            '"disable", not "off": pool %s sets opcache.jit=%r (%s) but PHP refuses it and the JIT stays off there; '
+            'write opcache.jit="off" (quoted) to let pools switch it on' % (jit_origin, version, pool['name'], override['value'], where),
+            [jit_origin, where], inst_id, sapi_name, pool['name'], 'opcache.jit'))
     return found
 
 

@@ -199,6 +199,8 @@ def test_parse_listen_chroot():
     assert address.path == '/srv/hosts/web1/run/php/fpm.sock'
     assert address.target_path == '/run/php/fpm.sock'
     assert parse_listen('127.0.0.1:9000', chroot='/srv/x').host == '127.0.0.1'
+    assert parse_listen('/run/php/fpm.sock', chroot='/').path == '/run/php/fpm.sock'
+    assert parse_listen('/run/php/fpm.sock', chroot='///').path == '/run/php/fpm.sock'
 
 
 @pytest.mark.parametrize('value', [
@@ -234,6 +236,121 @@ def test_parse_cgi_output_variants():
     for bad in (b'no blank line', b'NoColon\r\n\r\n', b'Status: abc\r\n\r\n', b'Status: 20\r\n\r\n', b'Bad Name: x\r\n\r\n'):
         with pytest.raises(FastCGIProtocolError):
             parse_cgi_output(bad)
+
+
+@pytest.mark.parametrize('stdout, expected', [
+    # an empty header block: no header, status 200, everything after the blank line is the body
+    (b'\r\n\r\nbody', (200, '', [], b'body')),
+    (b'\n\nbody\n', (200, '', [], b'body\n')),
+    (b'\r\n\r\n', (200, '', [], b'')),
+    # the first blank line ends the headers, CRLF or LF, whichever comes first
+    (b'A: 1\n\nB: 2\r\n\r\nrest', (200, '', [('A', '1')], b'B: 2\r\n\r\nrest')),
+    (b'A: 1\r\n\r\nx\n\ny', (200, '', [('A', '1')], b'x\n\ny')),
+    # folded (continued) header lines join their header; blank lines inside are skipped
+    (b'X-Long: a\r\n\tb\r\n  c\r\nY:z\r\n\r\n', (200, '', [('X-Long', 'a b c'), ('Y', 'z')], b'')),
+    (b'X-Empty:\r\n\tb\r\n\r\n', (200, '', [('X-Empty', 'b')], b'')),
+    # Status anywhere, any case; the reason is optional; only the first one counts
+    (b'Content-type: text/html\r\nstatus: 302\r\nLocation: /x\r\n\r\n',
+     (302, '', [('Content-type', 'text/html'), ('status', '302'), ('Location', '/x')], b'')),
+    (b'Status: 503 Service  Unavailable \r\nStatus: 200 OK\r\n\r\n',
+     (503, 'Service  Unavailable', [('Status', '503 Service  Unavailable'), ('Status', '200 OK')], b'')),
+    (b'Name:  spaced value  \n\n', (200, '', [('Name', 'spaced value')], b'')),
+    (b'X-Bin: \xe9\r\n\r\n\xff', (200, '', [('X-Bin', '\xe9')], b'\xff')),
+])
+def test_parse_cgi_output_whole_result(stdout, expected):
+    assert parse_cgi_output(stdout) == expected
+
+
+@pytest.mark.parametrize('stdout, message', [
+    (b'no blank line', 'malformed CGI response from tcp:127.0.0.1:9000: no blank line after the headers (starts with "no blank line")'),
+    (b'\tfolded first\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "\\tfolded first"'),
+    (b'NoColon\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "NoColon"'),
+    (b': no name\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: ": no name"'),
+    (b'Bad Name: x\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "Bad Name: x"'),
+    (b'Caf\xe9: x\r\n\r\n', 'malformed CGI header line from tcp:127.0.0.1:9000: "Caf\\xe9: x"'),
+    (b'Status: abc\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "abc"'),
+    (b'Status: 20\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "20"'),
+    (b'Status: 2000 Big\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "2000 Big"'),
+    (b'Status: 099 Low\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: "099 Low"'),
+    (b'Status:\r\n\r\n', 'malformed CGI Status header from tcp:127.0.0.1:9000: ""'),
+])
+def test_parse_cgi_output_rejects_with_a_message(stdout, message):
+    with pytest.raises(FastCGIProtocolError) as info:
+        parse_cgi_output(stdout, parse_listen('9000'))
+    assert str(info.value) == message
+    assert info.value.address == parse_listen('9000')
+
+
+def test_parse_cgi_output_without_address_names_none():
+    with pytest.raises(FastCGIProtocolError) as info:
+        parse_cgi_output(b'NoColon\n\n')
+    assert str(info.value) == 'malformed CGI header line: "NoColon"'
+
+
+@pytest.mark.parametrize('value, message', [
+    ('fe80::zz:9000', "'fe80::zz' is not an IPv6 address (write IPv6 addresses as [addr]:port)"),
+    ('-web.internal:9000', "'-web.internal' is not a valid address or host name"),
+    ('web-.internal:9000', "'web-.internal' is not a valid address or host name"),
+    ('a..b:9000', "'a..b' is not a valid address or host name"),
+    ('%s.org:9000' % ('x' * 64), "'%s.org' is not a valid address or host name" % ('x' * 64)),
+    ('h\xe9.org:9000', "'h\xe9.org' is not a valid address or host name"),
+])
+def test_parse_listen_rejects_hosts_with_the_reason(value, message):
+    with pytest.raises(FastCGIError) as info:
+        parse_listen(value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize('value, host', [
+    ('web_1.internal:9000', 'web_1.internal'), ('::1:9000', '::1'), ('web-1.internal.:9000', 'web-1.internal.'),
+    ('%s.org:9000' % ('x' * 63), 'x' * 63 + '.org'),
+])
+def test_parse_listen_accepts_host_names(value, host):
+    # (like FPM, '::1:9000' is host ::1 port 9000: the port is after the last ':')
+    assert (parse_listen(value).host, parse_listen(value).port) == (host, 9000)
+
+
+def test_address_keeps_the_listen_value():
+    assert FastCGIAddress.unix('/x.sock').listen == '/x.sock'
+    assert FastCGIAddress.unix('/x.sock', listen='unix:/x.sock').listen == 'unix:/x.sock'
+    assert parse_listen('unix:/run/php/x.sock').listen == 'unix:/run/php/x.sock'
+    assert parse_listen('[::]:9000').listen == '[::]:9000'
+
+
+def test_build_php_params_whole():
+    assert build_php_params('/srv/www/probe.php') == {
+        'GATEWAY_INTERFACE': 'FastCGI/1.0', 'REQUEST_METHOD': 'GET', 'SCRIPT_FILENAME': '/srv/www/probe.php', 'SCRIPT_NAME': '/probe.php',
+        'DOCUMENT_ROOT': '/srv/www', 'QUERY_STRING': '', 'REQUEST_URI': '/probe.php', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+        'SERVER_PROTOCOL': 'HTTP/1.1', 'SERVER_SOFTWARE': 'phpops.opcache', 'REMOTE_ADDR': '127.0.0.1', 'REMOTE_PORT': '0',
+        'SERVER_ADDR': '127.0.0.1'}
+    assert build_php_params('/probe.php', content_type='text/plain')['DOCUMENT_ROOT'] == '/'
+    assert build_php_params('/probe.php', content_type='text/plain')['CONTENT_TYPE'] == 'text/plain'
+
+
+def test_response_text_replaces_invalid_utf8():
+    assert FastCGIResponse(body=b'ok \xff').text == u'ok \ufffd'
+
+
+def test_parse_listen_normalises_a_leading_double_slash():
+    # posixpath.normpath keeps a leading '//' (POSIX leaves its meaning open); FPM's path has one '/'
+    assert parse_listen('//run/php//x.sock').path == '/run/php/x.sock'
+    assert str(parse_listen('//run/php/x.sock')) == 'unix:/run/php/x.sock'
+
+
+@pytest.mark.parametrize('value', ['::1]:9000', 'host]:9000', '[::1:9000', '[host:9000'])
+def test_parse_listen_unbalanced_brackets(value):
+    with pytest.raises(FastCGIError) as info:
+        parse_listen(value)
+    assert str(info.value) == 'invalid FastCGI listen value %r: unbalanced brackets around the address' % (value,)
+
+
+def test_pairs_encode_booleans_and_numbers_as_php_reads_them():
+    assert decode_pairs(encode_pairs({'A': True, 'B': False, 'C': 3, 'D': 1.5})) == [(b'A', b'1'), (b'B', b'0'), (b'C', b'3'), (b'D', b'1.5')]
+
+
+def test_response_defaults():
+    response = FastCGIResponse()
+    assert (response.status, response.reason, response.headers, response.body, response.stderr, response.app_status) == (200, '', [], b'', b'', 0)
 
 
 def test_build_php_params():
@@ -423,6 +540,16 @@ def test_bad_responses(stream, pattern):
         with pytest.raises(FastCGIProtocolError, match=pattern) as info:
             FastCGIClient(srv.listen, **FAST).request(PARAMS)
         assert_one_line(info.value, srv.listen)
+
+
+def test_bad_version_in_a_later_record_names_the_record_and_its_bytes():
+    bad = record(fake.STDOUT, b'y' * 60, version=2)
+    stream = record(fake.STDOUT, b'Content-type: text/plain\r\n\r\n') + record(fake.STDERR, b'warn') + bad + end_request()
+    with serve(send_bytes(stream)) as srv:
+        with pytest.raises(FastCGIProtocolError) as info:
+            FastCGIClient(srv.listen, **FAST).request(PARAMS)
+    shown = ''.join('\\x%02x' % b if b < 32 or b > 126 else chr(b) for b in bad[:40]) + '...'
+    assert str(info.value) == 'FastCGI %s: protocol error: bad version byte 2 in record 3 (starts with "%s")' % (parse_listen(srv.listen), shown)
 
 
 def test_immediately_closed_without_reading():
