@@ -45,7 +45,7 @@ _importable()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config  # noqa: E402
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters  # noqa: E402
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS  # noqa: E402
 
 
@@ -54,12 +54,12 @@ def system_pools():
     deadline = time.monotonic() + 30  # other tests may be restarting it right now: wait, never start it
     masters = []
     while not masters and time.monotonic() < deadline:
-        masters = [m for m in find_fpm_masters() if m['config'].startswith('/etc/')]
+        masters = [m for m in find_fpm_masters() if m.config.startswith('/etc/')]
         if not masters:
             time.sleep(0.5)
     if not masters:
         sys.exit('the machine php-fpm is not running (bench/run starts it)')
-    config = masters[0]['config']
+    config = masters[0].config
     fpm = read_fpm_config(HostFS('/'), config)
     return config, [(p.name, p.get('listen')) for p in fpm.pools]
 

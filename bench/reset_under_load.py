@@ -49,7 +49,7 @@ def _importable():
 _importable()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters  # noqa: E402
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import MasterInvalidation  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report  # noqa: E402
@@ -78,7 +78,7 @@ class Bench(object):
         self.version = 1
 
     def master(self):
-        found = [m for m in find_fpm_masters() if m['config'] == self.lab.fpm_conf]
+        found = [m for m in find_fpm_masters() if m.config == self.lab.fpm_conf]
         if len(found) != 1:
             raise SystemExit('expected one master for %s, found %d' % (self.lab.fpm_conf, len(found)))
         return found[0]

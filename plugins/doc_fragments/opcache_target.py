@@ -56,15 +56,25 @@ options:
     type: list
     elements: str
     choices: [debian, rhel, remi, alpine, arch, docker]
+  versions:
+    description:
+      - Only report installations of these PHP versions, and with O(live) only their PHP-FPM masters.
+      - The rule every module of the collection uses, M(phpops.opcache.opcache_reset) included, an item selects the
+        versions it is a dotted prefix of, V(8) selects 8.1 and 8.2.36, V(8.2) selects 8.2.36, V(8.2.3) does not.
+    type: list
+    elements: str
+    version_added: 0.2.0
   sapis:
     description:
       - Only report these SAPIs (for example V(cli), V(fpm), V(apache2)).
+      - A name that is no SAPI gets a warning listing the known ones.
     type: list
     elements: str
   directives:
     description:
       - Only report these directives; shell-style patterns such as V(opcache.jit*) are allowed.
       - Findings are computed from all directives regardless.
+      - A name or pattern that matches no OPcache directive gets a warning listing the known ones.
     type: list
     elements: str
   environment:
@@ -78,17 +88,22 @@ options:
       - Also ask every running PHP-FPM master, over FastCGI through its pools, which values it really uses, and compare
         with the files on disk (drift, files changed since the master started, stale cached scripts).
       - V(auto) does it when O(root=/) and a PHP-FPM master runs; V(true) fails when it cannot; V(false) never does.
+      - When a file of a running master's configuration changed after it started, and for an FPM installation
+        without a running master, C(php-fpm -t -y <php-fpm.conf>) tests whether a (re)start would succeed
+        (finding C(FPM_CONFIG_INVALID) when not).
       - A small probe script is written to O(probe_dir) for each request (readable only by root and the pool's group,
         never under a document root) and removed on every path out; leftovers of interrupted runs are removed.
     type: str
     choices: [auto, 'true', 'false']
     default: auto
-  paths:
+  verify_paths:
     description:
       - Application roots whose cached scripts are checked for stale bytecode (live view only).
+      - The same option as in M(phpops.opcache.opcache_reset). The old name O(paths) is deprecated.
     type: list
     elements: path
     default: []
+    aliases: [paths]
   max_examples:
     description:
       - How many stale scripts to list as examples.
@@ -100,9 +115,11 @@ options:
         lie under C(opcache.restrict_api) when that is set. Not C(/tmp), which systemd's C(PrivateTmp) hides from PHP-FPM.
     type: path
     default: /run/phpops-opcache
-  live_timeout:
+  timeout:
     description:
-      - Seconds to wait for each FastCGI connection and response.
+      - Seconds to wait for each FastCGI connection and response (live view only).
+      - The same option as in M(phpops.opcache.opcache_reset). The old name O(live_timeout) is deprecated.
     type: float
     default: 5.0
+    aliases: [live_timeout]
 '''

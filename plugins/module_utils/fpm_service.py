@@ -119,8 +119,8 @@ def restart_collateral(config_path, same_binary, root='/'):
 def describe_collateral(collateral):
     """One sentence: which command stops which other masters, and why."""
     return '%s also stops master %s: the stop in %s kills every process of %s (start-stop-daemon --exec)' % (
-        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m['pid'], m['config']) for m in collateral['masters']),
-        collateral['script'], collateral['masters'][0]['binary'])
+        ' '.join(collateral['command']), ', '.join('%d (%s)' % (m.pid, m.config) for m in collateral['masters']),
+        collateral['script'], collateral['masters'][0].binary)
 
 
 def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/'):
@@ -146,3 +146,17 @@ def act(run_command, config_path, action, master_pid=None, same_binary=(), root=
             raise ServiceError('cannot send SIGUSR2 to FPM master %d: %s' % (master_pid, error.strerror))
         return {'method': 'signal', 'command': ['kill', '-USR2', str(master_pid)]}
     raise ServiceError('no init service is known for the FPM master using %s; cannot %s it' % (config_path, action))
+
+
+def check_fpm_config(run_command, binary, conf_path):
+    """Test the configuration a (re)started master would load, read-only: ``<binary> -t -y <conf>``.
+    Returns ``(ok, message)``: ``message`` is PHP-FPM's own explanation (its ERROR lines, else its
+    last line of output) when the test fails, else its confirmation."""
+    rc, out, err = run_command([binary, '-t', '-y', conf_path])
+    lines = [line.strip() for line in ((err or '') + '\n' + (out or '')).splitlines() if line.strip()]
+    # "[02-Dec-2026 14:00:48] ERROR: [pool www] ..." -> "ERROR: [pool www] ..."
+    lines = [re.sub(r'^\[[^\]]*\d\d:\d\d:\d\d\]\s*', '', line) for line in lines]
+    if rc == 0:
+        return True, lines[-1] if lines else '%s -t: configuration test is successful' % binary
+    errors = [line for line in lines if line.startswith(('ERROR:', 'ALERT:', 'EMERGENCY:'))]
+    return False, '; '.join(errors or lines[-1:]) or '%s -t exited %d without a message' % (binary, rc)

@@ -37,26 +37,23 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import Fast
 from ansible_collections.phpops.opcache.plugins.module_utils.file_cache import FileCacheError, purge
 from ansible_collections.phpops.opcache.plugins.module_utils.findings import php_bool
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import (
+from ansible_collections.phpops.opcache.plugins.module_utils.live.hold import ACTION_PROBE_SOURCE, HOLD_MARKER
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, same_binary_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import (
     DEFAULT_PROBE_DIR,
-    HOLD_MARKER,
-    IN_USE,
     PROBE_PREFIX,
     LiveError,
     probe_group_id,
     cleanup_leftovers,
     ensure_probe_dir,
-    find_fpm_masters,
-    match_installation,
     plan_probe,
     pool_specs,
     probe_pool,
     remove_probe,
-    same_binary_masters,
-    stale_scripts,
     status_summary,
     write_probe,
 )
+from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act
 
 STRATEGIES = ('auto', 'reset', 'reload', 'restart')
@@ -79,37 +76,37 @@ def _canary_source(token):
 class PoolChannel(object):
     """One pool of one master: run the probe, and keep this run's canary in the pool's view."""
 
-    def __init__(self, spec, probe_dir, timeout):
+    def __init__(self, spec, probe_dir, timeout, in_use):
         self.spec = spec
-        self.name = spec['name']
+        self.name = spec.name
         self.probe_dir = probe_dir
         self.timeout = timeout
+        self.in_use = in_use  # this run's probe-named files that live across requests (the canaries)
         self.canary = None
 
     def probe(self, payload, on_stdout=None, timeout=None):
-        data, dummy_site = probe_pool(self.spec, self.probe_dir, payload, timeout or self.timeout, self.spec['open_basedir'],
-                                      self.spec['restrict_api'], on_stdout)
+        data, dummy_site = probe_pool(self.spec, self.probe_dir, payload, timeout or self.timeout, on_stdout, ACTION_PROBE_SOURCE, self.in_use)
         return data
 
     def place_canary(self, shared_sites, token, mtime):
         """Write the canary once per site: pools that see the same directory with the same group share
         one file; it is named like a probe so that an interrupted run's canary is cleaned up."""
         if self.canary is None:
-            site = plan_probe(self.probe_dir, self.spec, self.spec['open_basedir'], None)
+            site = plan_probe(self.probe_dir, self.spec, self.spec.open_basedir, None)
             site['gid'] = probe_group_id(self.spec) if os.geteuid() == 0 else None
             key = (site['host_dir'], site['gid'])
             if key not in shared_sites:
                 ensure_probe_dir(site['host_dir'])
-                cleanup_leftovers(site['host_dir'])
-                IN_USE.add(site['host_path'])
+                cleanup_leftovers(site['host_dir'], in_use=self.in_use)
+                self.in_use.add(site['host_path'])
                 shared_sites[key] = site
-                write_canary(site, token, mtime)
+                write_canary(site, token, mtime, self.in_use)
             self.canary = shared_sites[key]
 
     def read_canary(self):
         """The token the pool serves for the canary now."""
         try:
-            address = parse_listen(self.spec['listen'])
+            address = parse_listen(self.spec.listen)
             response = FastCGIClient(address, connect_timeout=min(3.0, self.timeout), read_timeout=self.timeout).request(
                 build_php_params(self.canary['script_filename']))
         except FastCGIError as error:
@@ -120,30 +117,31 @@ class PoolChannel(object):
         return body[len(CANARY_PREFIX):]
 
 
-def stage_canary(site, token, mtime):
+def stage_canary(site, token, mtime, in_use):
     """Write the next canary beside the current one, under a probe-like name of its own (so that an
-    interrupted run's file is cleaned up like a probe), ready for swap_canary."""
+    interrupted run's file is cleaned up like a probe), ready for swap_canary. ``in_use``: the run's
+    set of probe-named files that the leftover cleanup must keep."""
     if site.get('staged'):
         remove_probe({'host_path': site['staged']})
-        IN_USE.discard(site.pop('staged'))
+        in_use.discard(site.pop('staged'))
     name = '%s%d-%s%s' % (PROBE_PREFIX, os.getpid(), secrets.token_hex(16), site['ext'])
     staged = dict(site, host_path=os.path.join(site['host_dir'], name))
-    IN_USE.add(staged['host_path'])
+    in_use.add(staged['host_path'])
     write_probe(staged, site['gid'], _canary_source(token), mtime)
     site['staged'] = staged['host_path']
 
 
-def swap_canary(site):
+def swap_canary(site, in_use):
     """Replace the canary with the staged one: one rename, atomic for every reader."""
     staged = site.pop('staged')
     os.rename(staged, site['host_path'])
-    IN_USE.discard(staged)
+    in_use.discard(staged)
 
 
-def write_canary(site, token, mtime):
+def write_canary(site, token, mtime, in_use):
     """Replace the canary atomically with new content and a given mtime."""
-    stage_canary(site, token, mtime)
-    swap_canary(site)
+    stage_canary(site, token, mtime, in_use)
+    swap_canary(site, in_use)
 
 
 class MasterInvalidation(object):
@@ -155,24 +153,24 @@ class MasterInvalidation(object):
         self.params = params
         self.run_command = run_command
         self.check_mode = check_mode
-        inst, self.fpm_sapi = match_installation(report, master)
-        self.installation = inst['id'] if inst else None
-        version = inst['version'] if inst else None
-        fpm = read_fpm_config(fs, master['config'])
+        inst, self.fpm_sapi = report.fpm_sapi_for(master.config) or (None, None)
+        self.installation = inst.id if inst else None
+        fpm = read_fpm_config(fs, master.config)
         wanted = params.get('pools')
-        self.channels = [PoolChannel(spec, params.get('probe_dir') or DEFAULT_PROBE_DIR, float(params.get('timeout') or 5.0))
-                         for dummy_pool, spec in pool_specs(fs, fpm, self.fpm_sapi, version) if not wanted or spec['name'] in wanted]
+        self.in_use = set()
+        self.channels = [PoolChannel(spec, params.get('probe_dir') or DEFAULT_PROBE_DIR, float(params.get('timeout') or 5.0), self.in_use)
+                         for spec in pool_specs(fpm, self.fpm_sapi.chain.values() if self.fpm_sapi else None) if not wanted or spec.name in wanted]
         self.process_control_timeout = fpm.get('process_control_timeout', '0')
         self.steps = []
-        self.result = {'pid': master['pid'], 'config': master['config'], 'installation': self.installation,
+        self.result = {'pid': master.pid, 'config': master.config, 'installation': self.installation,
                        'pools': [c.name for c in self.channels], 'steps': self.steps, 'warnings': [],
-                       'master_start_time': master['start_time']}
+                       'master_start_time': master.start_time}
         self._canary_sites = {}
         self._held_site = None  # the canary site that the reset request itself caches and checks
 
     # -- helpers --------------------------------------------------------------------------------
     def _where(self):
-        return 'master %d (%s)' % (self.master['pid'], self.master['config'])
+        return 'master %d (%s)' % (self.master.pid, self.master.config)
 
     def _step(self, name, ok, detail, started=None, **extra):
         entry = dict(step=name, ok=ok, detail=detail, **extra)
@@ -231,7 +229,7 @@ class MasterInvalidation(object):
         if 'status' in answers:
             self._note_before(*answers['status'])
         for site in sites:
-            write_canary(site, self.token_new, self._written_at - 30)
+            write_canary(site, self.token_new, self._written_at - 30, self.in_use)
             site['replaced'] = True
         served = in_parallel([(c.name, c.read_canary) for c in readers])
         stale = dict((name, token == self.token_old) for name, token in served.items())
@@ -260,7 +258,7 @@ class MasterInvalidation(object):
                                            'restart; the file cache is purged before every action' % self.result['file_cache'])
         if self.process_control_timeout in ('0', '0s', ''):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
-                                           'for graceful reloads' % self.master['config'])
+                                           'for graceful reloads' % self.master.config)
 
     def _purge_file_cache(self, started):
         try:
@@ -293,10 +291,10 @@ class MasterInvalidation(object):
                                         % (channel.name, site['script_filename'], (pre.get('cached') or '')[:80]))
             if self.result.get('file_cache'):
                 self._purge_file_cache(started)
-            swap_canary(site)
+            swap_canary(site, self.in_use)
             site['replaced'] = True
 
-        stage_canary(site, self.token_new, self._written_at - 30)  # so that the waiting request waits for a rename only
+        stage_canary(site, self.token_new, self._written_at - 30, self.in_use)  # so that the waiting request waits for a rename only
         payload = {'reset': True, 'scripts': False,
                    'hold': {'canary': site['script_filename'], 'expect': CANARY_PREFIX + self.token_old, 'wait': channel.timeout}}
         try:
@@ -343,7 +341,7 @@ class MasterInvalidation(object):
         # a restart must not take other masters of the same binary down with it (see fpm_service.act)
         same_binary = same_binary_masters(self.master, find_fpm_masters()) if strategy == 'restart' else ()
         try:
-            done = act(self.run_command, self.master['config'], strategy, self.master['pid'], same_binary)
+            done = act(self.run_command, self.master.config, strategy, self.master.pid, same_binary)
         except ServiceError as error:
             return self._step(strategy, False, str(error), started)
         return self._step(strategy, True, 'ran %s' % ' '.join(done['command']), started)
@@ -364,8 +362,8 @@ class MasterInvalidation(object):
                         counters.get('restart_pending'), before['manual_restarts'], counters.get('manual_restarts'))
                 else:
                     self._follow_master()
-                    restarted = self.master['pid'] != self.result['pid'] or (self.master['start_time'] or 0) > (self.result['master_start_time'] or 0)
-                    last = 'master pid %s -> %s' % (self.result['pid'], self.master['pid'])
+                    restarted = self.master.pid != self.result['pid'] or (self.master.start_time or 0) > (self.result['master_start_time'] or 0)
+                    last = 'master pid %s -> %s' % (self.result['pid'], self.master.pid)
                     summary, dummy_channel, dummy_data = self._status() if restarted else (None, None, None)
                     counters = _counters(summary) if summary else None
                 if restarted:
@@ -383,10 +381,10 @@ class MasterInvalidation(object):
     def _follow_master(self):
         """A daemonised FPM re-executes on reload and gets a new pid: find it by its config."""
         for master in find_fpm_masters():
-            if master['config'] == self.master['config']:
+            if master.config == self.master.config:
                 self.master = master
                 return
-        raise InvalidationError('no php-fpm master runs %s (yet)' % self.master['config'])
+        raise InvalidationError('no php-fpm master runs %s (yet)' % self.master.config)
 
     def user_checks(self, deadline):
         problems = []
@@ -397,7 +395,7 @@ class MasterInvalidation(object):
             status = data.get('status') or {}
             stats = status.get('opcache_statistics') or {}
             cache_time = max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0)
-            stale = stale_scripts(((data.get('scripts') or {}).get('list') or []), cache_time, channel.spec.get('chroot'))
+            stale = stale_scripts(((data.get('scripts') or {}).get('list') or []), cache_time, channel.spec.chroot)
             self._step('verify_paths', stale['count'] == 0, '%d stale cached scripts under %s' % (stale['count'], ', '.join(paths)),
                        examples=stale['examples'])
             if stale['count']:
@@ -423,9 +421,9 @@ class MasterInvalidation(object):
         for site in self._canary_sites.values():
             if site.get('staged'):
                 remove_probe({'host_path': site['staged']})
-                IN_USE.discard(site.pop('staged'))
+                self.in_use.discard(site.pop('staged'))
             remove_probe(site)
-            IN_USE.discard(site['host_path'])
+            self.in_use.discard(site['host_path'])
 
     # -- the whole run --------------------------------------------------------------------------
     def run(self, strategy, wait):
@@ -515,17 +513,3 @@ def check_url(url, expected, deadline, timeout):
         if time.time() >= deadline:
             return False, last
         time.sleep(0.2)
-
-
-def select_masters(masters, report, params):
-    """The masters the user asked for (versions, fpm_confs, pools)."""
-    chosen = []
-    for master in masters:
-        inst, dummy_sapi = match_installation(report, master)
-        version = (inst or {}).get('version') or ''
-        if params.get('versions') and not any(version == v or version.startswith(v + '.') for v in params['versions']):
-            continue
-        if params.get('fpm_confs') and master['config'] not in params['fpm_confs']:
-            continue
-        chosen.append(master)
-    return chosen

@@ -247,3 +247,34 @@ def _probe_binary_version(run_command, binary):
         return None
     match = re.match(r'PHP (\d+\.\d+\.\d+\S*)', out.strip())
     return match.group(1) if match else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection: the one rule every module uses for versions and SAPIs
+# ---------------------------------------------------------------------------------------------
+
+def version_matches(version, wanted):
+    """Whether an installation of ``version`` is selected by ``wanted`` (a list of versions; empty
+    or None selects everything). Each item selects the versions it is a dotted prefix of: ``8``
+    selects 8.1 and 8.2.36, ``8.2`` selects 8.2 and 8.2.36, ``8.2.3`` selects neither 8.2.36 nor 8.2.
+    An installation whose version is unknown is selected only when nothing is asked for."""
+    if not wanted:
+        return True
+    if not version:
+        return False
+    parts = str(version).strip().split('.')
+    return any(parts[:len(want)] == want for want in (str(item).strip().split('.') for item in wanted))
+
+
+def name_selected(name, wanted):
+    """Whether a SAPI, pool or php-fpm.conf called ``name`` is selected by ``wanted`` (a list of
+    exact names; empty or None selects every one)."""
+    return not wanted or name in wanted
+
+
+def unknown_sapis(wanted, installations=()):
+    """The names of ``wanted`` that are no SAPI this collection knows nor one of ``installations`` has."""
+    known = set(SAPI_MODULE_NAMES)
+    for inst in installations:
+        known.update(inst.sapis)
+    return sorted(set(wanted or ()) - known), sorted(known)

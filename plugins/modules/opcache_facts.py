@@ -71,7 +71,7 @@ ansible_facts:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.phpops.opcache.plugins.module_utils.module_support import report_from_params, target_argument_spec
+from ansible_collections.phpops.opcache.plugins.module_utils.info_module import report_from_params, target_argument_spec
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import compact_facts
 
 

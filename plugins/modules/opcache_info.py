@@ -142,7 +142,8 @@ live:
       C(restart_pending), C(cache_full), JIT), C(restart_pending_for) (when a restart was pending, the status is read again
       a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
       from the running one),
-      C(stale_scripts) (with O(paths)) and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
+      C(stale_scripts) (with O(verify_paths)), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
+      and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
       (V(ini), V(default), V(php_value), V(php_admin_value), V(runtime)) and C(access).
     - C(not_running) lists FPM installations without a running master.
   returned: when the live view ran
@@ -182,13 +183,13 @@ findings:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.phpops.opcache.plugins.module_utils.module_support import report_from_params, target_argument_spec
+from ansible_collections.phpops.opcache.plugins.module_utils.info_module import report_from_params, target_argument_spec
 
 
 def main():
     module = AnsibleModule(argument_spec=target_argument_spec(), supports_check_mode=True)
     report = report_from_params(module)
-    module.exit_json(changed=False, **report)
+    module.exit_json(changed=False, **report.as_dict())
 
 
 if __name__ == '__main__':

@@ -191,14 +191,14 @@ not_running:
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import DEFAULT_PROBE_DIR, LiveError, find_fpm_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS, HostFSError
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, select_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError
 from ansible_collections.phpops.opcache.plugins.module_utils.module_support import php_runner
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import (
     STRATEGIES,
     InvalidationError,
     MasterInvalidation,
-    select_masters,
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
 
@@ -226,7 +226,7 @@ def main():
     run = php_runner(module)
     try:
         report = build_report(fs, run, sapis=['fpm'])
-        masters = select_masters(find_fpm_masters(), report, params)
+        masters = select_masters(find_fpm_masters(), report, versions=params['versions'], fpm_confs=params['fpm_confs'])
     except (HostFSError, LiveError) as error:
         module.fail_json(msg='%s: %s' % (host, error))
     if not masters and params['allow_stopped']:
@@ -241,7 +241,7 @@ def main():
             job = MasterInvalidation(fs, master, report, params, run, module.check_mode)
             results.append(job.run(params['strategy'], params['wait']))
         except (InvalidationError, LiveError, HostFSError, OSError) as error:
-            results.append(job.result if job else {'pid': master['pid'], 'config': master['config']})
+            results.append(job.result if job else {'pid': master.pid, 'config': master.config})
             module.fail_json(msg='%s: %s' % (host, error), masters=results)
     for result in results:
         for warning in result.get('warnings', []):

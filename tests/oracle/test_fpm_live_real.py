@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Copyright: (c) 2026, phpops.opcache contributors
-"""Oracle: plugins/module_utils/fpm_live.py against two REAL, private php-fpm masters (PHP-FPM under test, e.g. 8.2).
+"""Oracle: plugins/module_utils/live/ against two REAL, private php-fpm masters (PHP-FPM under test, e.g. 8.2).
 
 Master A (``-c <tmp>/a/php.ini``, ``PHP_INI_SCAN_DIR=<tmp>/a/conf.d``) has pools: live (defaults),
 frozen (php_admin_value validate_timestamps=0), pv (php_value revalidate_freq=7), basedir
@@ -26,11 +26,14 @@ import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as live_probe
+from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
 from ansible_collections.phpops.opcache.plugins.module_utils.fastcgi import FastCGIClient, build_php_params
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, binary_version
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import opcache_ini as build_opcache_ini, write_file as _write
+from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.report_records import report_with_fpm
 
 FPM = FPM_BINARY
 COLLECTIONS = [p for p in sys.path if os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'phpops', 'opcache'))][0]
@@ -93,14 +96,14 @@ def env():
 
 
 def _ours(env):
-    found = [m for m in fpm_live.find_fpm_masters() if m['config'].startswith(env['base'] + '/')]
-    return sorted(found, key=lambda m: m['config'])
+    found = [m for m in proc_masters.find_fpm_masters() if m.config.startswith(env['base'] + '/')]
+    return sorted(found, key=lambda m: m.config)
 
 
 def _run(env, **options):
     options.setdefault('probe_dir', env['probe_dir'])
     options.setdefault('masters', _ours(env))
-    return fpm_live.live_report(HostFS('/'), None, options)
+    return live_view.live_report(HostFS('/'), None, **options)
 
 
 def _pools(master):
@@ -119,14 +122,14 @@ def base_report(env):
 
 def test_both_masters_found(env):
     masters = _ours(env)
-    assert [m['config'] for m in masters] == [env['a'].conf, env['b'].conf]
-    assert [m['pid'] for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
+    assert [m.config for m in masters] == [env['a'].conf, env['b'].conf]
+    assert [m.pid for m in masters] == [env['a'].proc.pid, env['b'].proc.pid]
     for master, started in zip(masters, (env['a'], env['b'])):
-        assert master['binary'] == os.path.realpath(started.binary)
-        assert abs(master['start_time'] - time.time()) < 120
+        assert master.binary == os.path.realpath(started.binary)
+        assert abs(master.start_time - time.time()) < 120
         # FPM writes its process title over argv AND environ: PHP_INI_SCAN_DIR is not readable from /proc
-        assert master['scan_dir_env'] in (None, env['a'].scan, env['b'].scan)
-    assert sorted(masters[0]['worker_pools']) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
+        assert master.scan_dir_env in (None, env['a'].scan, env['b'].scan)
+    assert sorted(masters[0].worker_pools) == sorted(['live', 'frozen', 'pv', 'basedir', 'basedir_ok', 'restricted', 'jail'])
 
 
 def test_running_master_identity(env, base_report):
@@ -194,7 +197,7 @@ def test_probe_dir_empty_after_failure(env, monkeypatch):
         seen.append(os.path.exists(site['host_path']))
         raise RuntimeError('induced failure')
 
-    monkeypatch.setattr(fpm_live, 'request_probe', boom)
+    monkeypatch.setattr(live_probe, 'request_probe', boom)
     with pytest.raises(RuntimeError):
         _run(env, masters=_ours(env)[:1])
     assert seen == [True]
@@ -202,8 +205,8 @@ def test_probe_dir_empty_after_failure(env, monkeypatch):
 
 
 def test_killed_run_leftover_removed_by_next_run(env):
-    code = ('import os, signal\nfrom ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
-            'site = m.plan_probe(%r, {"name": "live"})\nm.ensure_probe_dir(site["host_dir"])\nm.write_probe(site, 33)\n'
+    code = ('import os, signal\nfrom ansible_collections.phpops.opcache.plugins.module_utils.live import probe as m\n'
+            'site = m.plan_probe(%r, m.PoolSpec("live"))\nm.ensure_probe_dir(site["host_dir"])\nm.write_probe(site, 33)\n'
             'print(site["host_path"], flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n' % env['probe_dir'])
     proc = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=subprocess.PIPE, check=False)
     assert proc.returncode == -signal.SIGKILL
@@ -215,10 +218,10 @@ def test_killed_run_leftover_removed_by_next_run(env):
 
 
 def test_default_probe_dir(env):
-    report = fpm_live.live_report(HostFS('/'), None, {'masters': _ours(env)[1:]})
+    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:])
     assert report['masters'][0]['pools'][0]['ok']
-    assert [n for n in os.listdir(fpm_live.DEFAULT_PROBE_DIR) if n.startswith(fpm_live.PROBE_PREFIX + '%d-' % os.getpid())] == []
-    assert os.stat(fpm_live.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
+    assert [n for n in os.listdir(live_probe.DEFAULT_PROBE_DIR) if n.startswith(live_probe.PROBE_PREFIX + '%d-' % os.getpid())] == []
+    assert os.stat(live_probe.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
 
 
 def test_ini_edit_without_reload_is_drift(env):
@@ -253,7 +256,7 @@ def test_stale_code_under_validate_timestamps_off(env):
     later = time.time() + 2
     os.utime(script, (later, later))
     assert _get(frozen, script) == 'v1'   # really served old code
-    report = _run(env, masters=_ours(env)[:1], paths=[env['app']], max_examples=5)
+    report = _run(env, masters=_ours(env)[:1], verify_paths=[env['app']], max_examples=5)
     stale = report['masters'][0]['stale_scripts']
     assert stale['count'] == 1 and stale['checked'] == 1
     assert stale['examples'][0]['path'] == script
@@ -261,12 +264,11 @@ def test_stale_code_under_validate_timestamps_off(env):
 
 
 def test_not_running_and_connection_errors(env):
-    report = fpm_live.live_report(HostFS('/'), {'installations': [{'id': 'x:/nowhere', 'sapis': {'fpm': {'fpm_conf': '/nowhere/php-fpm.conf', 'pools': []}}}]},
-                                  {'masters': [], 'probe_dir': env['probe_dir']})
+    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir'])
     assert 'not running' in report['not_running'][0]['error']
-    site = fpm_live.plan_probe(env['probe_dir'], {'name': 'x'})
-    with pytest.raises(fpm_live.LiveError, match='socket missing'):
-        fpm_live.request_probe({'listen': os.path.join(env['base'], 'sock', 'gone.sock')}, site, {})
+    site = live_probe.plan_probe(env['probe_dir'], live_probe.PoolSpec('x'))
+    with pytest.raises(live_probe.LiveError, match='socket missing'):
+        live_probe.request_probe(live_probe.PoolSpec('x', listen=os.path.join(env['base'], 'sock', 'gone.sock')), site, {})
     server = socket.socket()
     server.bind(('127.0.0.1', 0))
     server.listen(1)
@@ -280,8 +282,8 @@ def test_not_running_and_connection_errors(env):
     thread = threading.Thread(target=answer_http, daemon=True)
     thread.start()
     try:
-        with pytest.raises(fpm_live.LiveError, match='not a FastCGI server: the peer answered with HTTP'):
-            fpm_live.request_probe({'listen': '127.0.0.1:%d' % server.getsockname()[1]}, site, {})
+        with pytest.raises(live_probe.LiveError, match='not a FastCGI server: the peer answered with HTTP'):
+            live_probe.request_probe(live_probe.PoolSpec('x', listen='127.0.0.1:%d' % server.getsockname()[1]), site, {})
     finally:
         server.close()
     # a unix socket the caller may not open: run the request as nobody
@@ -290,8 +292,8 @@ def test_not_running_and_connection_errors(env):
     listener.bind(private)
     listener.listen(1)
     os.chmod(private, 0o600)
-    code = ('from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live as m\n'
-            'try:\n    m.request_probe({"listen": %r}, {"script_filename": "/x/p.php"}, {})\n'
+    code = ('from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as m\n'
+            'try:\n    m.request_probe(m.PoolSpec("x", listen=%r), {"script_filename": "/x/p.php"}, {})\n'
             'except m.LiveError as e:\n    print(e)\n' % private)
     # nobody must be able to import the collection: the test tree may sit in a 0700 directory
     readable = tempfile.mkdtemp(prefix='phpops-nobody-')
@@ -307,3 +309,67 @@ def test_not_running_and_connection_errors(env):
         listener.close()
         shutil.rmtree(readable, ignore_errors=True)
     assert 'permission denied' in out and 'listen.mode' in out
+
+
+def _run_command(argv):
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+    return result.returncode, result.stdout.decode('utf-8', 'replace'), result.stderr.decode('utf-8', 'replace')
+
+
+@pytest.fixture
+def breakable_master(tmp_path):
+    """A private master of its own, whose php-fpm.conf the test may break (issue 9: pm = bogus)."""
+    os.chmod(str(tmp_path), 0o755)
+    fpm = PrivateFpm(FPM, directory=str(tmp_path / 'fpm'))
+    fpm.add_pool('www', str(tmp_path / 'fpm' / 'www.sock'), user='www-data', group='www-data')
+    fpm.start()
+    try:
+        yield fpm
+    finally:
+        fpm.cleanup()
+        shutil.rmtree('/run/phpops-test-%d-config' % os.getpid(), ignore_errors=True)
+
+
+def _master_of(fpm):
+    return [m for m in proc_masters.find_fpm_masters() if m.config == fpm.conf]
+
+
+def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp_path):
+    fpm = breakable_master
+    probe_dir = '/run/phpops-test-%d-config' % os.getpid()
+    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    assert untouched['masters'][0]['config_test'] is None, 'nothing changed since the start: the master started with it'
+    assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in untouched['findings']]
+
+    with open(fpm.conf) as handle:
+        lines = handle.read().count('\n')
+    with open(fpm.conf, 'a') as handle:
+        handle.write('pm = bogus\n')
+    later = time.time() + 3
+    os.utime(fpm.conf, (later, later))
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    master = report['masters'][0]
+    assert master['config_test']['ok'] is False and master['config_test']['command'] == [master['binary'], '-t', '-y', fpm.conf]
+    assert 'invalid process manager' in master['config_test']['message']
+    invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
+    assert len(invalid) == 1 and invalid[0]['severity'] == 'critical' and invalid[0]['sapi'] == 'fpm'
+    assert invalid[0]['evidence'] == [fpm.conf, '%s:%d' % (fpm.conf, lines + 1)]
+    assert 'invalid process manager' in invalid[0]['message'] and 'would stop PHP-FPM' in invalid[0]['message']
+    assert report['masters'][0]['pools'][0]['ok'], 'the running master still serves: the test only reads'
+    assert _master_of(fpm)[0].pid == fpm.master_pid
+
+    # the same configuration for an installation whose PHP-FPM does not run: it cannot start
+    stopped = report_with_fpm('explicit:%s' % fpm.conf, fpm.conf, ['www'], fpm_binary=fpm.binary)
+    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command)
+    invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
+    assert len(invalid) == 1 and 'PHP-FPM cannot start' in invalid[0]['message'] and invalid[0]['installation'] == 'explicit:%s' % fpm.conf
+
+    # a valid change is tested too, and passes without a finding
+    with open(fpm.conf) as handle:
+        text = handle.read()
+    with open(fpm.conf, 'w') as handle:
+        handle.write(text.replace('pm = bogus\n', '; pm = bogus\n'))
+    os.utime(fpm.conf, (later, later))
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    assert report['masters'][0]['config_test']['ok'] is True
+    assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in report['findings']]

@@ -19,7 +19,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import find_fpm_masters, live_report
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import init_script_of, service_command, service_name_for
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import InvalidationError, MasterInvalidation
@@ -33,7 +34,7 @@ def _run_command(argv):
 
 
 def _machine_master():
-    found = [m for m in find_fpm_masters() if m['config'].startswith('/etc/') and m['binary'] == FPM_BINARY]
+    found = [m for m in find_fpm_masters() if m.config.startswith('/etc/') and m.binary == FPM_BINARY]
     assert len(found) == 1, 'the machine php-fpm (%s) must run once (scripts/test starts it): %r' % (FPM_BINARY, found)
     return found[0]
 
@@ -52,10 +53,10 @@ def second_master(tmp_path):
 
 def test_restart_is_refused_when_the_init_script_would_stop_another_master(second_master):
     machine = _machine_master()
-    argv = service_command(service_name_for(machine['config']), 'restart')
+    argv = service_command(service_name_for(machine.config), 'restart')
     assert init_script_of(argv), 'this test needs a SysV init script, not %s' % ' '.join(argv)
-    other = [m for m in find_fpm_masters() if m['config'] == second_master.conf]
-    assert len(other) == 1 and other[0]['binary'] == machine['binary'], 'the second master runs the same binary'
+    other = [m for m in find_fpm_masters() if m.config == second_master.conf]
+    assert len(other) == 1 and other[0].binary == machine.binary, 'the second master runs the same binary'
 
     report = build_report(HostFS('/'), _run_command, sapis=['fpm'])
     params = {'strategy': 'restart', 'wait': 5.0, 'timeout': 5.0}
@@ -66,17 +67,17 @@ def test_restart_is_refused_when_the_init_script_would_stop_another_master(secon
     assert 'not restarting' in message and second_master.conf in message and 'start-stop-daemon --exec' in message, message
 
     # both masters still run, unchanged: nothing was restarted
-    assert _machine_master()['pid'] == machine['pid']
-    assert [m['pid'] for m in find_fpm_masters() if m['config'] == second_master.conf] == [other[0]['pid']]
+    assert _machine_master().pid == machine.pid
+    assert [m.pid for m in find_fpm_masters() if m.config == second_master.conf] == [other[0].pid]
 
 
 def test_the_live_view_warns_that_a_restart_would_stop_the_other_master(second_master):
     machine = _machine_master()
     report = build_report(HostFS('/'), _run_command, sapis=['fpm'])
-    live = live_report(HostFS('/'), report, {'probe_dir': None, 'timeout': 5.0})
+    live = live_report(HostFS('/'), report, probe_dir=None, timeout=5.0)
     hits = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_STOPS_OTHER_MASTERS']
     assert len(hits) >= 1, [f['code'] for f in live['findings']]
-    about_machine = [f for f in hits if machine['config'] in f['message'].split(' is not contained')[0]]
+    about_machine = [f for f in hits if machine.config in f['message'].split(' is not contained')[0]]
     assert len(about_machine) == 1, hits
     assert second_master.conf in about_machine[0]['message'] and second_master.conf in about_machine[0]['evidence']
-    assert about_machine[0]['installation'] == 'debian:' + machine['config'].rsplit('/fpm/', 1)[0]
+    assert about_machine[0]['installation'] == 'debian:' + machine.config.rsplit('/fpm/', 1)[0]

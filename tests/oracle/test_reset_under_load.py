@@ -21,7 +21,10 @@ from urllib.request import urlopen
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_live import HOLD_MARKER, find_fpm_masters, live_report, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.hold import HOLD_MARKER
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import CANARY_PREFIX, MasterInvalidation, write_canary
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
@@ -47,9 +50,9 @@ def lab():
 
 
 def _master(lab):
-    found = [m for m in find_fpm_masters() if m['config'] == lab.fpm_conf]
+    found = [m for m in find_fpm_masters() if m.config == lab.fpm_conf]
     assert len(found) == 1, found
-    assert found[0]['pid'] == lab.master_pid
+    assert found[0].pid == lab.master_pid
     return found[0]
 
 
@@ -117,7 +120,7 @@ def test_held_request_caches_the_canary_for_every_pool_of_the_master(lab):
 
     def on_stdout(output):
         if HOLD_MARKER in output and not replaced:
-            write_canary(a.canary, 'new1', time.time() - 30)
+            write_canary(a.canary, 'new1', time.time() - 30, job.in_use)
             replaced.append(True)
 
     try:
@@ -198,19 +201,19 @@ def test_a_restart_held_by_a_long_request_is_reported_still_pending():
         pytest.fail(str(error), pytrace=False)
     try:
         report = build_report(HostFS('/'), _run_command, explicit=[slow.installation()], sapis=['fpm'])
-        options = {'probe_dir': slow.probe_dir, 'timeout': 5.0, 'masters': [_master(slow)]}
+        options = dict(probe_dir=slow.probe_dir, timeout=5.0, masters=[_master(slow)])
         answers = []
         request = threading.Thread(target=lambda: answers.append(urlopen(slow.url('a'), timeout=15).read()))
         request.start()
         time.sleep(0.5)
         assert slow.raw_reset() == 'reset=true'
-        live = live_report(HostFS('/'), report, options)
+        live = live_report(HostFS('/'), report, **options)
         pending = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING']
         assert len(pending) == 1 and 'still pending after 1 s' in pending[0]['message'], live['findings']
         assert live['masters'][0]['restart_pending_for'] == 1.0 and live['masters'][0]['status']['restart_pending']
         request.join(15)
         assert answers and b'version=' in answers[0]
-        live = live_report(HostFS('/'), report, options)
+        live = live_report(HostFS('/'), report, **options)
         assert not [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING'], live['findings']
         assert live['masters'][0]['restart_pending_for'] is None and not live['masters'][0]['status']['restart_pending']
     finally:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Copyright: (c) 2026, phpops.opcache contributors
-"""Unit tests for plugins/module_utils/fpm_live.py: the pure logic, no php needed."""
+"""Unit tests for plugins/module_utils/live/: the pure logic, no php needed."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import time
 
 import pytest
 
-from ansible_collections.phpops.opcache.plugins.module_utils import fpm_live
+from ansible_collections.phpops.opcache.plugins.module_utils.live import drift as live_drift
+from ansible_collections.phpops.opcache.plugins.module_utils.live import masters as proc_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live import probe as live_probe
+from ansible_collections.phpops.opcache.plugins.module_utils.live import report as live_view
+from ansible_collections.phpops.opcache.plugins.module_utils.live import stale as live_stale
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import PoolSpec
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
+from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.report_records import report_with_fpm
 
 TABLE = directives_for('8.2')
 
@@ -30,21 +36,21 @@ TABLE = directives_for('8.2')
     (b'', None),
 ])
 def test_master_title(raw, config):
-    assert fpm_live.parse_master_title(fpm_live.parse_cmdline(raw)) == config
+    assert proc_masters.parse_master_title(proc_masters.parse_cmdline(raw)) == config
 
 
 def test_pool_title():
-    assert fpm_live.parse_pool_title('php-fpm: pool www') == 'www'
-    assert fpm_live.parse_pool_title('php-fpm: master process (/x)') is None
+    assert proc_masters.parse_pool_title('php-fpm: pool www') == 'www'
+    assert proc_masters.parse_pool_title('php-fpm: master process (/x)') is None
 
 
 def test_parse_btime_and_stat():
-    assert fpm_live.parse_btime('cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n') == 1700000000
+    assert proc_masters.parse_btime('cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n') == 1700000000
     with pytest.raises(ValueError):
-        fpm_live.parse_btime('cpu 1\n')
+        proc_masters.parse_btime('cpu 1\n')
     fields = ['S', '1'] + ['0'] * 17 + ['12345'] + ['0'] * 10
     stat_line = '4242 (php-fpm: master process (/a b).conf)) ' + ' '.join(fields)
-    assert fpm_live.parse_pid_stat(stat_line) == (1, 12345)
+    assert proc_masters.parse_pid_stat(stat_line) == (1, 12345)
 
 
 def _fake_proc(root, pid, title, ppid, ticks, exe=None, uid=0):
@@ -68,17 +74,17 @@ def test_find_fpm_masters_fake_proc(tmpdir):
     _fake_proc(tmpdir, 300, 'php-fpm: master process (/srv/second/php-fpm.conf)', 1, 250)
     _fake_proc(tmpdir, 400, 'sshd: root', 1, 5)
     tmpdir.join('self').ensure(dir=True)
-    masters = fpm_live.find_fpm_masters(str(tmpdir), clock_ticks=100)
-    assert [m['pid'] for m in masters] == [100, 200, 300]
+    masters = proc_masters.find_fpm_masters(str(tmpdir), clock_ticks=100)
+    assert [m.pid for m in masters] == [100, 200, 300]
     first, second, third = masters
-    assert first['config'] == '/etc/php/8.2/fpm/php-fpm.conf'
-    assert first['binary'] == '/usr/sbin/php-fpm8.2' and not first['binary_deleted']
-    assert first['start_time'] == 1700000005.0
-    assert first['worker_pools'] == {'www': [101, 102]}
-    assert first['uid'] == 0
-    assert second['binary'] == '/usr/sbin/php-fpm8.1' and second['binary_deleted']
-    assert second['worker_pools'] == {'api': [201]}
-    assert third['binary'] is None and third['start_time'] == 1700000002.5
+    assert first.config == '/etc/php/8.2/fpm/php-fpm.conf'
+    assert first.binary == '/usr/sbin/php-fpm8.2' and not first.binary_deleted
+    assert first.start_time == 1700000005.0
+    assert first.worker_pools == {'www': [101, 102]}
+    assert first.uid == 0
+    assert second.binary == '/usr/sbin/php-fpm8.1' and second.binary_deleted
+    assert second.worker_pools == {'api': [201]}
+    assert third.binary is None and third.start_time == 1700000002.5
 
 
 def test_masters_of_other_roots_or_mount_namespaces_are_not_ours(tmpdir):
@@ -90,11 +96,11 @@ def test_masters_of_other_roots_or_mount_namespaces_are_not_ours(tmpdir):
         os.symlink(root, str(tmpdir.join(str(pid), 'root')))
         tmpdir.join(str(pid), 'ns').ensure(dir=True)
         os.symlink(mnt, str(tmpdir.join(str(pid), 'ns', 'mnt')))
-    assert [m['pid'] for m in fpm_live.find_fpm_masters(str(tmpdir), clock_ticks=100)] == [100]
+    assert [m.pid for m in proc_masters.find_fpm_masters(str(tmpdir), clock_ticks=100)] == [100]
 
 
 def test_find_fpm_masters_missing_proc(tmpdir):
-    assert fpm_live.find_fpm_masters(str(tmpdir.join('nope'))) == []
+    assert proc_masters.find_fpm_masters(str(tmpdir.join('nope'))) == []
 
 
 # -- origins and drift --------------------------------------------------------------------------
@@ -112,22 +118,22 @@ def test_find_fpm_masters_missing_proc(tmpdir):
     ('5', '0', 7, '0', 'PHP_INI_ALL', 'runtime'),                # .user.ini / [PATH=] / ini_set
 ])
 def test_classify_origin(local, glob, access, cfg, native, origin):
-    assert fpm_live.classify_origin(local, glob, access, cfg, native) == origin
+    assert live_drift.classify_origin(local, glob, access, cfg, native) == origin
 
 
 def test_values_equal():
-    assert fpm_live.values_equal('opcache.enable', '1', 'On', 'bool')
-    assert fpm_live.values_equal('opcache.enable', '', '0', 'bool')
-    assert not fpm_live.values_equal('opcache.enable', '1', '0', 'bool')
-    assert not fpm_live.values_equal('opcache.memory_consumption', '128', None, 'int')
-    assert fpm_live.values_equal('opcache.memory_consumption', ' 128', '128', 'int')
-    assert fpm_live.values_equal('x', None, None)
+    assert live_drift.values_equal('opcache.enable', '1', 'On', 'bool')
+    assert live_drift.values_equal('opcache.enable', '', '0', 'bool')
+    assert not live_drift.values_equal('opcache.enable', '1', '0', 'bool')
+    assert not live_drift.values_equal('opcache.memory_consumption', '128', None, 'int')
+    assert live_drift.values_equal('opcache.memory_consumption', ' 128', '128', 'int')
+    assert live_drift.values_equal('x', None, None)
 
 
 def test_chain_drift():
     running = {'opcache.memory_consumption': '64', 'opcache.enable': '1', 'opcache.max_accelerated_files': '4000', 'opcache.jit': None}
     disk = {'opcache.memory_consumption': '96', 'opcache.enable': 'On', 'opcache.jit': 'tracing', 'date.timezone': 'UTC'}
-    assert fpm_live.chain_drift(running, disk, TABLE) == [
+    assert live_drift.chain_drift(running, disk, TABLE) == [
         {'directive': 'opcache.jit', 'running': None, 'disk': 'tracing'},
         {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None},
         {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96'},
@@ -146,7 +152,7 @@ def test_pool_drift():
         'opcache.revalidate_freq': ('php_value', '60', '/p.conf', 4),
         'opcache.memory_consumption': ('php_admin_value', '512', '/p.conf', 5),   # startup-only: never a pool drift
     }
-    drift = fpm_live.pool_drift(live, disk, TABLE)
+    drift = live_drift.pool_drift(live, disk, TABLE)
     assert [(d['directive'], d['running'], d['disk']) for d in drift] == [
         ('opcache.enable', '1', None),
         ('opcache.revalidate_freq', '2', '60'),
@@ -160,12 +166,12 @@ def test_pool_drift():
     (None, '.php'), ('', '.php'), ('.php .phar', '.php'), ('.phtml .php5', '.phtml'), ('.phar', '.phar'),
 ])
 def test_choose_extension(limit, ext):
-    assert fpm_live.choose_extension(limit) == ext
+    assert live_probe.choose_extension(limit) == ext
 
 
 def test_choose_extension_none_usable():
-    with pytest.raises(fpm_live.LiveError, match='security.limit_extensions'):
-        fpm_live.choose_extension('../x .')
+    with pytest.raises(live_probe.LiveError, match='security.limit_extensions'):
+        live_probe.choose_extension('../x .')
 
 
 @pytest.mark.parametrize('basedir, path, allowed', [
@@ -178,20 +184,20 @@ def test_choose_extension_none_usable():
     ('.', '/run/p/x.php', False),
 ])
 def test_basedir_allows(basedir, path, allowed):
-    assert fpm_live.basedir_allows(basedir, path) is allowed
+    assert live_probe.basedir_allows(basedir, path) is allowed
 
 
 def test_plan_probe_plain():
-    site = fpm_live.plan_probe(None, {'name': 'www'})
+    site = live_probe.plan_probe(None, PoolSpec('www'))
     assert site['host_dir'] == site['script_dir'] == '/run/phpops-opcache'
     assert re.match(r'^/run/phpops-opcache/phpops-probe-%d-[0-9a-f]{32}\.php$' % os.getpid(), site['script_filename'])
-    assert fpm_live.PROBE_NAME_RE.match(site['name'])
+    assert live_probe.PROBE_NAME_RE.match(site['name'])
     assert site['host_path'] == site['script_filename'] and site['warnings'] == []
-    assert fpm_live.plan_probe(None, {'name': 'www'})['name'] != site['name']
+    assert live_probe.plan_probe(None, PoolSpec('www'))['name'] != site['name']
 
 
 def test_plan_probe_chroot_strips_prefix():
-    site = fpm_live.plan_probe('/run/phpops-opcache', {'name': 'jail', 'chroot': '/srv/jail/', 'limit_extensions': '.phtml'})
+    site = live_probe.plan_probe('/run/phpops-opcache', PoolSpec('jail', chroot='/srv/jail/', limit_extensions='.phtml'))
     assert site['host_dir'] == '/srv/jail/run/phpops-opcache'
     assert site['script_dir'] == '/run/phpops-opcache'
     assert site['script_filename'].startswith('/run/phpops-opcache/phpops-probe-') and site['script_filename'].endswith('.phtml')
@@ -199,19 +205,19 @@ def test_plan_probe_chroot_strips_prefix():
 
 
 def test_plan_probe_open_basedir_and_restrict_api():
-    with pytest.raises(fpm_live.LiveError) as info:
-        fpm_live.plan_probe('/run/phpops-opcache', {'name': 'www'}, open_basedir='/var/www/')
+    with pytest.raises(live_probe.LiveError) as info:
+        live_probe.plan_probe('/run/phpops-opcache', PoolSpec('www'), open_basedir='/var/www/')
     assert 'open_basedir' in str(info.value) and '/var/www/:/run/phpops-opcache/' in str(info.value)
-    site = fpm_live.plan_probe('/run/phpops-opcache', {'name': 'www'}, open_basedir='/var/www/:/run/phpops-opcache/', restrict_api='/var/www/')
+    site = live_probe.plan_probe('/run/phpops-opcache', PoolSpec('www'), open_basedir='/var/www/:/run/phpops-opcache/', restrict_api='/var/www/')
     assert len(site['warnings']) == 1 and 'opcache.restrict_api' in site['warnings'][0] and '/var/www/' in site['warnings'][0]
-    assert fpm_live.plan_probe('/var/www/tools', {'name': 'www'}, restrict_api='/var/www/')['warnings'] == []
-    assert 'PrivateTmp' in fpm_live.plan_probe('/tmp/x', {'name': 'www'})['warnings'][0]
-    with pytest.raises(fpm_live.LiveError):
-        fpm_live.plan_probe('/', {'name': 'www'})
+    assert live_probe.plan_probe('/var/www/tools', PoolSpec('www'), restrict_api='/var/www/')['warnings'] == []
+    assert 'PrivateTmp' in live_probe.plan_probe('/tmp/x', PoolSpec('www'))['warnings'][0]
+    with pytest.raises(live_probe.LiveError):
+        live_probe.plan_probe('/', PoolSpec('www'))
 
 
 def test_probe_source_reads_values_through_variables():
-    source = fpm_live.PROBE_SOURCE
+    source = live_probe.PROBE_SOURCE
     assert not re.search(r"ini_get\(\s*'opcache", source)
     assert 'get_cfg_var($name)' in source and "ini_get_all('zend opcache', true)" in source
     assert 'opcache_get_status($want)' in source and "function_exists('opcache_get_status')" in source
@@ -219,17 +225,17 @@ def test_probe_source_reads_values_through_variables():
 
 def test_probe_file_lifecycle(tmpdir):
     base = str(tmpdir.join('probe'))
-    site = fpm_live.plan_probe(base, {'name': 'www'})
-    fpm_live.ensure_probe_dir(site['host_dir'])
+    site = live_probe.plan_probe(base, PoolSpec('www'))
+    live_probe.ensure_probe_dir(site['host_dir'])
     assert os.stat(base).st_mode & 0o777 == 0o711
-    fpm_live.write_probe(site, os.getegid())
+    live_probe.write_probe(site, os.getegid())
     with open(site['host_path']) as handle:
-        assert handle.read() == fpm_live.PROBE_SOURCE
+        assert handle.read() == live_probe.PROBE_SOURCE
     expected = 0o640 if os.geteuid() == 0 else 0o644
     assert os.stat(site['host_path']).st_mode & 0o777 == expected
     with pytest.raises(OSError):
-        fpm_live.write_probe(site, None)            # O_EXCL: never reuse or follow an existing name
-    fpm_live.remove_probe(site)
+        live_probe.write_probe(site, None)            # O_EXCL: never reuse or follow an existing name
+    live_probe.remove_probe(site)
     assert os.listdir(base) == []
 
 
@@ -238,8 +244,8 @@ def test_ensure_probe_dir_refuses_symlink(tmpdir):
     target.ensure(dir=True)
     link = tmpdir.join('probe')
     os.symlink(str(target), str(link))
-    with pytest.raises(fpm_live.LiveError, match='symlink'):
-        fpm_live.ensure_probe_dir(str(link))
+    with pytest.raises(live_probe.LiveError, match='symlink'):
+        live_probe.ensure_probe_dir(str(link))
 
 
 def test_cleanup_leftovers(tmpdir):
@@ -254,9 +260,9 @@ def test_cleanup_leftovers(tmpdir):
     }
     for name in names.values():
         tmpdir.join(name).write('x')
-    old = time.time() - 2 * fpm_live.LEFTOVER_MAX_AGE
+    old = time.time() - 2 * live_probe.LEFTOVER_MAX_AGE
     os.utime(str(tmpdir.join(names['alive_old'])), (old, old))
-    removed = fpm_live.cleanup_leftovers(str(tmpdir))
+    removed = live_probe.cleanup_leftovers(str(tmpdir))
     assert sorted(removed) == sorted([names['dead'], names['mine'], names['alive_old']])
     assert sorted(os.listdir(str(tmpdir))) == sorted([names['alive'], names['foreign'], names['similar']])
 
@@ -278,19 +284,19 @@ def test_stale_scripts(tmpdir):
         [str(frozen), None, 4000, 1],           # validate off, modified after the cache start: stale
         [str(tmpdir.join('gone.php')), None, 10, 1],
     ]
-    result = fpm_live.stale_scripts(scripts, cache_time=3000, max_examples=2)
+    result = live_stale.stale_scripts(scripts, cache_time=3000, max_examples=2)
     assert result['count'] == 3
     assert [e['path'] for e in result['examples']] == [str(changed), str(frozen)]
     assert result['examples'][1]['certain'] is True        # changed after its last use too
-    assert fpm_live.stale_scripts([[str(frozen), 0, 6000, 1]], cache_time=3000)['examples'][0]['certain'] is False
-    assert fpm_live.stale_scripts([[str(frozen), None, 10, 1]], cache_time=6000)['count'] == 0
+    assert live_stale.stale_scripts([[str(frozen), 0, 6000, 1]], cache_time=3000)['examples'][0]['certain'] is False
+    assert live_stale.stale_scripts([[str(frozen), None, 10, 1]], cache_time=6000)['count'] == 0
 
 
 def test_stale_scripts_chroot(tmpdir):
     inside = tmpdir.join('srv', 'app', 'x.php')
     inside.ensure()
     os.utime(str(inside), (5000, 5000))
-    result = fpm_live.stale_scripts([['/srv/app/x.php', 4000, 4000, 1]], 0, chroot=str(tmpdir))
+    result = live_stale.stale_scripts([['/srv/app/x.php', 4000, 4000, 1]], 0, chroot=str(tmpdir))
     assert result['count'] == 1 and result['examples'][0]['path'] == '/srv/app/x.php'
 
 
@@ -310,10 +316,10 @@ def test_stale_file_cache(tmpdir):
     os.utime(str(bin_old), (4000, 4000))
     os.utime(str(src_new), (5000, 5000))
     os.utime(str(bin_new), (6000, 6000))
-    result = fpm_live.stale_file_cache(str(cache), [str(app) + '/'])
+    result = live_stale.stale_file_cache(str(cache), [str(app) + '/'])
     assert result['count'] == 1 and result['examples'][0]['path'] == str(src_old)
-    assert fpm_live.stale_file_cache(str(cache), [])['count'] == 0
-    assert 'error' in fpm_live.stale_file_cache(str(tmpdir.join('none')), [str(app)])
+    assert live_stale.stale_file_cache(str(cache), [])['count'] == 0
+    assert 'error' in live_stale.stale_file_cache(str(tmpdir.join('none')), [str(app)])
 
 
 # -- status and report --------------------------------------------------------------------------
@@ -328,31 +334,82 @@ STATUS = {
 
 
 def test_status_summary():
-    summary = fpm_live.status_summary(STATUS)
+    summary = live_probe.status_summary(STATUS)
     assert summary['statistics']['start_time'] == 100 and summary['statistics']['manual_restarts'] == 0
     assert summary['memory_usage']['current_wasted_percentage'] == 12.5
     assert summary['cache_full'] and summary['restart_pending'] and summary['jit'] == {'enabled': False}
-    assert fpm_live.status_summary(None) is None
+    assert live_probe.status_summary(None) is None
 
 
 def test_status_findings():
     findings = []
     result = {'pid': 7, 'config': '/etc/php-fpm.conf'}
     data = {'status': STATUS, 'configuration': {'directives': {'opcache.max_wasted_percentage': 0.05}}}
-    fpm_live._status_findings(result, data, TABLE, findings, 'debian:/etc/php/8.2')  # pylint: disable=protected-access
+    live_view._status_findings(result, data, TABLE, findings, 'debian:/etc/php/8.2')  # pylint: disable=protected-access
     codes = sorted(f.code for f in findings)
     assert codes == ['LIVE_CACHE_FULL', 'LIVE_RESTART_PENDING', 'LIVE_WASTED_MEMORY']
     assert all(f.sapi == 'fpm' and f.installation == 'debian:/etc/php/8.2' for f in findings)
 
 
 def test_live_report_under_root_prefix_is_skipped(tmpdir):
-    result = fpm_live.live_report(HostFS(str(tmpdir)), None, {})
+    result = live_view.live_report(HostFS(str(tmpdir)), None)
     assert result['masters'] == [] and 'root=/' in result['skipped']
 
 
 def test_live_report_not_running():
-    report = {'installations': [{'id': 'debian:/etc/php/8.2', 'sapis': {'fpm': {'fpm_conf': '/etc/php/8.2/fpm/php-fpm.conf', 'pools': [{'name': 'www'}]}}}]}
-    result = fpm_live.live_report(HostFS('/'), report, {'masters': []})
+    report = report_with_fpm('debian:/etc/php/8.2', '/etc/php/8.2/fpm/php-fpm.conf', ['www'])
+    result = live_view.live_report(HostFS('/'), report, masters=[])
     assert result['not_running'][0]['pools'] == ['www']
     assert 'php-fpm is not running' in result['not_running'][0]['error']
     assert [f['code'] for f in result['findings']] == ['LIVE_PROBE_FAILED']
+
+
+# -- selection (the collection's one rule, php_discovery.version_matches) ----------------------
+
+def _master(pid, config):
+    return proc_masters.Master(pid, 1, 'php-fpm: master process (%s)' % config, config, None, False, None, 0, None, {})
+
+
+def _two_installations():
+    report = report_with_fpm('debian:/etc/php/8.2', '/etc/php/8.2/fpm/php-fpm.conf', ['www'], version='8.2.36')
+    report.installations += report_with_fpm('debian:/etc/php/8.3', '/etc/php/8.3/fpm/php-fpm.conf', ['www'], version='8.3.1').installations
+    return report
+
+
+MASTERS = [_master(10, '/etc/php/8.2/fpm/php-fpm.conf'), _master(20, '/etc/php/8.3/fpm/php-fpm.conf'), _master(30, '/srv/other/php-fpm.conf')]
+
+
+def test_select_by_version_prefix():
+    report = _two_installations()
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report, versions=['8.3'])] == [20]
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report, versions=['8.2.36'])] == [10]
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report, versions=['8'])] == [10, 20], 'a major version selects its minors'
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report, versions=['8.2.3'])] == [], '8.2.3 is not 8.2.36'
+
+
+def test_select_by_config_and_default_all():
+    report = _two_installations()
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report, fpm_confs=['/srv/other/php-fpm.conf'])] == [30]
+    assert [m.pid for m in proc_masters.select_masters(MASTERS, report)] == [10, 20, 30]
+
+
+def test_same_binary_masters():
+    one = _master(1, '/a.conf')._replace(binary='/usr/sbin/php-fpm8.2')
+    two = _master(2, '/b.conf')._replace(binary='/usr/sbin/php-fpm8.2')
+    other = _master(3, '/c.conf')._replace(binary='/usr/sbin/php-fpm8.3')
+    unknown = _master(4, '/d.conf')
+    assert proc_masters.same_binary_masters(one, [one, two, other, unknown]) == [two]
+    assert proc_masters.same_binary_masters(unknown, [one, unknown]) == []
+
+
+# -- the read-only probe and the acting one ----------------------------------------------------
+
+def test_the_live_view_probe_cannot_act_and_the_invalidation_probe_can():
+    from ansible_collections.phpops.opcache.plugins.module_utils.live import hold
+
+    for word in ('opcache_reset(', 'opcache_invalidate(', "$req['hold']"):
+        assert word not in live_probe.PROBE_SOURCE
+        assert word in hold.ACTION_PROBE_SOURCE
+    status_part = live_probe.PROBE_SOURCE.index("if (!function_exists('opcache_get_status'))")
+    assert hold.ACTION_PROBE_SOURCE.startswith(live_probe.PROBE_SOURCE[:status_part])
+    assert hold.ACTION_PROBE_SOURCE.endswith(live_probe.PROBE_SOURCE[status_part:])

@@ -17,6 +17,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import 
     service_name_for,
     stops_by_executable,
 )
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import Master
 
 
 def host(tmp_path, executables, dirs=()):
@@ -81,7 +82,7 @@ PIDFILE_ONLY = '''do_stop()
 \t# start-stop-daemon --stop --exec $DAEMON   (commented out: not run)
 }
 '''
-OTHER = {'pid': 4321, 'config': '/srv/other/php-fpm.conf', 'binary': '/usr/sbin/php-fpm8.2'}
+OTHER = Master(4321, 1, 'php-fpm: master process (/srv/other/php-fpm.conf)', '/srv/other/php-fpm.conf', '/usr/sbin/php-fpm8.2', False, None, 0, None, {})
 
 
 def sysv_host(tmp_path, script_text):

@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report, compact_facts
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import Link, build_tree
 
@@ -26,8 +31,13 @@ SEED = {
 }
 
 
-def report_for(tmp_path, layout=None, **kwargs):
+def records_for(tmp_path, layout=None, **kwargs):
     return build_report(HostFS(build_tree(tmp_path, layout or SEED)), **kwargs)
+
+
+def report_for(tmp_path, layout=None, **kwargs):
+    """The result opcache_info returns."""
+    return records_for(tmp_path, layout, **kwargs).as_dict()
 
 
 def codes(report, **where):
@@ -123,7 +133,7 @@ def test_bad_input_is_reported_not_raised(tmp_path):
 
 
 def test_compact_facts(tmp_path):
-    facts = compact_facts(report_for(tmp_path))
+    facts = compact_facts(records_for(tmp_path))
     fpm = facts['installations'][0]['sapis']['fpm']
     assert fpm['settings']['opcache.validate_timestamps'] == '0'
     assert fpm['origins']['opcache.validate_timestamps'] == FPM + '/conf.d/99-opcache-optimization.ini:2'
@@ -132,6 +142,54 @@ def test_compact_facts(tmp_path):
 
 
 def test_no_php_is_a_finding(tmp_path):
-    report = build_report(HostFS(str(tmp_path)))
+    report = build_report(HostFS(str(tmp_path))).as_dict()
     assert report['installations'] == []
     assert [f['code'] for f in report['findings']] == ['PHP_NOT_FOUND']
+
+
+def test_the_chain_and_fpm_configuration_are_loaded_once_and_kept(tmp_path):
+    report = records_for(tmp_path, sapis=['fpm'])
+    inst, sapi = report.fpm_sapi_for(FPM + '/php-fpm.conf')
+    assert inst is report.installations[0] and sapi is inst.sapis['fpm']
+    assert sapi.chain.settings['opcache.validate_timestamps'].value == '0'
+    assert [p.name for p in sapi.fpm.pools] == sorted(p['name'] for p in sapi.as_dict()['pools'])
+    assert report.fpm_sapi_for('/elsewhere/php-fpm.conf') is None
+
+
+def test_unknown_sapis_and_directives_are_warned_about_with_the_known_names(tmp_path):
+    report = records_for(tmp_path, sapis=['bogus', 'fpm'], directives=['opcache.validate_timestamp', 'opcache.jit*'])
+    assert report.warnings == [
+        'sapis: no SAPI is called bogus; known SAPIs: apache2, cgi, cli, embed, fpm, litespeed, phpdbg',
+        'directives: opcache.validate_timestamp matches no OPcache directive (did you mean opcache.validate_timestamps?); known directives: '
+        + ', '.join(sorted(report.installations[0].sapis['fpm'].chain.settings.keys() | directives_for('8.2').keys())),
+    ]
+    assert list(report.installations[0].sapis) == ['fpm'], 'the known SAPI is still reported'
+    fs = HostFS(str(tmp_path))
+    assert build_report(fs, sapis=['fpm', 'cli'], directives=['opcache.jit*', 'opcache.enable']).warnings == []
+
+
+def test_versions_select_installations_by_the_one_rule(tmp_path):
+    fs = HostFS(build_tree(tmp_path, SEED))
+    assert [i.id for i in build_report(fs, versions=['8']).installations] == ['debian:/etc/php/8.2']
+    assert [i.id for i in build_report(fs, versions=['8.2']).installations] == ['debian:/etc/php/8.2']
+    assert build_report(fs, versions=['8.3']).installations == []
+
+
+def _modules_loaded_by(statement):
+    code = 'import sys\n%s\nprint("\\n".join(sorted(m for m in sys.modules if "phpops.opcache" in m)))' % statement
+    out = subprocess.run([sys.executable, '-c', code], stdout=subprocess.PIPE, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    return [m.rsplit('.', 1)[-1] for m in out.stdout.decode().split() if '.module_utils.' in m]
+
+
+def test_a_disk_only_run_does_not_load_the_live_view():
+    loaded = _modules_loaded_by('from ansible_collections.phpops.opcache.plugins.module_utils import info_module')
+    assert 'info_module' in loaded and 'opcache_report' in loaded
+    assert not set(loaded) & {'live', 'masters', 'probe', 'hold', 'report', 'fastcgi', 'fpm_service', 'drift', 'stale'}, loaded
+    assert _modules_loaded_by('from ansible_collections.phpops.opcache.plugins.module_utils import module_support') == ['module_support']
+
+
+def test_the_reporting_modules_default_probe_dir_is_the_probes():
+    from ansible_collections.phpops.opcache.plugins.module_utils import info_module
+    from ansible_collections.phpops.opcache.plugins.module_utils.live import probe
+
+    assert info_module.target_argument_spec()['probe_dir']['default'] == probe.DEFAULT_PROBE_DIR

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError, discover
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import SAPI_MODULE_NAMES, DiscoveryError, discover, unknown_sapis, version_matches
 
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import Link, build_tree
 
@@ -149,3 +149,29 @@ def test_binary_confirms_version(tmp_path):
 
 def test_empty_host_finds_nothing(tmp_path):
     assert discover(HostFS(str(tmp_path))) == []
+
+
+@pytest.mark.parametrize('version, wanted, selected', [
+    ('8.2.36', None, True),
+    ('8.2.36', [], True),
+    (None, [], True),
+    ('8.2.36', ['8'], True),
+    ('8.2.36', ['8.2'], True),
+    ('8.2.36', ['8.2.36'], True),
+    ('8.2.36', ['8.2.3'], False),
+    ('8.2.36', ['8.3', '7'], False),
+    ('8.2.36', ['8.3', '8.2'], True),
+    ('8.2', ['8.2'], True),
+    ('8.2', ['8.2.36'], False),
+    ('8.20.1', ['8.2'], False),
+    (None, ['8.2'], False),
+])
+def test_version_selection_rule(version, wanted, selected):
+    assert version_matches(version, wanted) is selected
+
+
+def test_unknown_sapis_are_named_with_the_known_ones():
+    unknown, known = unknown_sapis(['fpm', 'bogus', 'cli'])
+    assert unknown == ['bogus']
+    assert known == sorted(SAPI_MODULE_NAMES)
+    assert unknown_sapis(None) == ([], sorted(SAPI_MODULE_NAMES))

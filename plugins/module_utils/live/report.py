@@ -1,0 +1,370 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, phpops.opcache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The live part of the opcache_info result: probe every running master through its pools and
+compare with the disk (drift, files changed since the start, stale code, a configuration that
+would not start), with findings.
+
+``live_report(fs, report, ...)`` returns ``{'masters': [...], 'not_running': [...], 'findings':
+[Finding.as_dict()...], 'skipped': None|str}``; every master is a dict with ``pid, config, binary,
+start_time, config_loaded_time, installation, version, php_ini_loaded_file, php_ini_scanned_files,
+status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test``; every pool
+``{name, listen, user, group, chroot, ok, error, worker_pid, worker_uid, settings: {directive:
+{value, origin, access, global_value, cfg_value}}, drift[]}``. ``origin`` is ``php_admin_value``
+(admin-locked in the pool), ``php_value`` (pool php_value/php_flag), ``runtime`` (local differs
+from global: .user.ini, [PATH=]/[HOST=] section or ini_set), ``ini`` (file chain, ``get_cfg_var``
+has it) or ``default``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+
+from ansible_collections.phpops.opcache.plugins.module_utils.findings import Finding, evidence, php_bool
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import check_fpm_config, describe_collateral, restart_collateral
+from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFSError
+from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, split_scan_dir
+from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
+from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
+
+MAX_SCRIPTS = 20000
+START_TIME_SLACK = 1.5
+RESTART_PENDING_RECHECK = 1.0  # seconds before a pending restart is looked at again
+
+
+class LiveOptions(object):
+    """The options of one live run (explicit, with the defaults of the modules' options)."""
+
+    __slots__ = ('probe_dir', 'verify_paths', 'max_examples', 'timeout', 'proc', 'run_command')
+
+    def __init__(self, probe_dir=None, verify_paths=None, max_examples=10, timeout=5.0, proc='/proc', run_command=None):
+        self.probe_dir = probe_dir or DEFAULT_PROBE_DIR
+        self.verify_paths = [p.rstrip('/') + '/' for p in verify_paths or ()]
+        self.max_examples = int(max_examples if max_examples is not None else 10)
+        self.timeout = float(timeout or 5.0)
+        self.proc = proc
+        self.run_command = run_command
+
+
+def _finding(code, severity, message, ev, inst_id=None, pool=None, directive=None):
+    return Finding(code, severity, message, ev, inst_id, 'fpm', pool, directive)
+
+
+def _disk_chain(fs, master, running, sapi, version):
+    """The file chain the master would read if it started now (same main ini and scan dirs). The
+    report's chain of the SAPI is reused when it is that chain (loaded once per run)."""
+    sapi_dirs = sapi.chain.scan_dirs if sapi is not None else None
+    default_dir = None
+    if sapi_dirs:
+        default_dir = sapi_dirs[0]
+    elif running.get('scanned_files'):
+        default_dir = posixpath.dirname(running['scanned_files'][0])
+    if master.scan_dir_env is not None:
+        scan_dirs = split_scan_dir(master.scan_dir_env, default_dir)
+    elif sapi_dirs is not None:
+        scan_dirs = list(sapi_dirs)
+    else:
+        scan_dirs = sorted(set(posixpath.dirname(f) for f in running.get('scanned_files') or []))
+    loaded_file = running.get('loaded_file') or None
+    if (sapi is not None and sapi.chain.loaded_file == loaded_file and list(sapi.chain.scan_dirs) == scan_dirs
+            and parse_version(sapi.version) == parse_version(version)):
+        return sapi.chain
+    return IniChain(fs, env=sapi.env if sapi is not None else None, version=version).load(loaded_file, scan_dirs)
+
+
+def _master_report(fs, master, report, options, findings):
+    found = report.fpm_sapi_for(master.config) if report is not None else None
+    inst, sapi = found if found else (None, None)
+    inst_id = inst.id if inst else None
+    result = {
+        'pid': master.pid, 'config': master.config, 'binary': master.binary, 'binary_deleted': master.binary_deleted,
+        'start_time': master.start_time, 'config_loaded_time': master.start_time, 'installation': inst_id,
+        'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
+        'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
+        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None,
+    }
+    if sapi is not None and sapi.fpm is not None:
+        fpm = sapi.fpm
+    else:
+        try:
+            fpm = read_fpm_config(fs, master.config)
+        except (HostFSError, OSError) as error:
+            result['error'] = 'cannot read %s: %s' % (master.config, error)
+            return result
+    result['fpm_files'] = fpm.files
+    version = inst.version if inst else None
+    table = directives_for(version)
+    candidates = []
+    for spec in pool_specs(fpm, sapi.chain.values() if sapi is not None else None):
+        entry = {'name': spec.name, 'listen': spec.listen, 'user': spec.user, 'group': spec.group, 'chroot': spec.chroot,
+                 'ok': False, 'error': None, 'warnings': [], 'worker_pid': None, 'worker_uid': None, 'settings': {}, 'drift': []}
+        result['pools'].append(entry)
+        try:
+            data, site = probe_pool(spec, options.probe_dir, {'scripts': False}, options.timeout)
+        except LiveError as error:
+            entry['error'] = 'pool %s (listen %s): %s' % (spec.name, spec.listen, error)
+            findings.append(_finding('LIVE_PROBE_FAILED', 'warning', entry['error'], [evidence(spec.file, spec.line)], inst_id, spec.name))
+            continue
+        except (OSError, IOError) as error:
+            entry['error'] = 'pool %s (listen %s): cannot place the probe: %s' % (spec.name, spec.listen, error)
+            findings.append(_finding('LIVE_PROBE_FAILED', 'warning', entry['error'], [evidence(spec.file, spec.line)], inst_id, spec.name))
+            continue
+        entry['ok'] = True
+        entry['warnings'] = site['warnings']
+        entry['worker_pid'] = data.get('pid')
+        entry['worker_uid'] = proc_uid(options.proc, data.get('pid')) if data.get('pid') else None
+        entry['settings'] = pool_settings(data, table)
+        entry['open_basedir'] = (data.get('other_ini') or {}).get('open_basedir', {}).get('local')
+        if data.get('status_error') == 'false':
+            restrict = (entry['settings'].get('opcache.restrict_api') or {}).get('value')
+            if restrict and not site['script_filename'].startswith(restrict):
+                entry['status_error'] = ('opcache.restrict_api=%r blocks opcache_get_status() for %s: set probe_dir under %s to read the cache status'
+                                         % (restrict, site['script_filename'], restrict))
+            else:
+                entry['status_error'] = 'opcache_get_status() returned false (OPcache not started in this pool?)'
+        elif data.get('status_error') == 'missing':
+            entry['status_error'] = 'OPcache is not loaded in this pool (opcache_get_status() does not exist)'
+        else:
+            entry['status_error'] = None
+        entry['drift'] = pool_drift(entry['settings'], spec.overrides, table)
+        candidates.append((data.get('status') is None, not php_bool((entry['settings'].get('opcache.validate_timestamps') or {}).get('value')),
+                           len(candidates), spec, data, entry))
+    if candidates:
+        _probed_master(fs, master, result, candidates, sapi, fpm, version, options, findings, inst_id)
+    changed = result.get('changed_after_start')
+    if changed is None:  # no pool answered: what changed since the master started
+        changed = _changed_after(fpm.files, master.start_time)
+    _config_test(master.binary if not master.binary_deleted else _fpm_binary(inst), master.config, result, options, changed, findings, inst_id)
+    for entry in result['pools']:
+        for item in entry['drift']:
+            findings.append(_finding('LIVE_DRIFT', 'warning', 'pool %s of master %d runs %s=%r but its pool file now says %r (%s): reload php-fpm'
+                                     % (entry['name'], master.pid, item['directive'], item['running'], item['disk'], item['reason']),
+                                     [item.get('evidence') or master.config], inst_id, entry['name'], item['directive']))
+    return result
+
+
+def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, findings, inst_id):
+    """The master's part of the result from its best pool's answer: status, disk comparison, stale code."""
+    candidates.sort(key=lambda c: c[:3])
+    dummy_s, dummy_v, dummy_i, spec, master_data, entry = candidates[0]
+    result['probe_pool'] = spec.name
+    result['status_error'] = entry['status_error']
+    paths = options.verify_paths
+    if paths and master_data.get('status') is not None:
+        try:
+            scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': paths, 'limit': MAX_SCRIPTS}, options.timeout)
+            master_data['scripts'] = scripts_data.get('scripts')
+        except (LiveError, OSError, IOError) as error:
+            result['status_error'] = 'the cached script list could not be read through pool %s: %s' % (spec.name, error)
+    result['version'] = master_data.get('php_version')
+    result['php_ini_loaded_file'] = master_data.get('loaded_file') or None
+    result['php_ini_scanned_files'] = master_data.get('scanned_files') or []
+    result['status'] = status_summary(master_data.get('status'))
+    if result['status'] and result['status'].get('restart_pending'):
+        # OPcache does not say since when a restart is pending: look again a moment later, so that a
+        # restart held by a long request is told apart from one that happens right now
+        time.sleep(RESTART_PENDING_RECHECK)
+        try:
+            again, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': False}, options.timeout)
+        except (LiveError, OSError, IOError):
+            again = {}
+        summary = status_summary(again.get('status'))
+        if summary is not None:
+            master_data['status'] = again.get('status')
+            result['status'] = summary
+            result['restart_pending_for'] = RESTART_PENDING_RECHECK if summary.get('restart_pending') else None
+    configuration = master_data.get('configuration') or {}
+    result['configuration'] = {'version': configuration.get('version'), 'blacklist': configuration.get('blacklist')} if configuration else None
+    stats = (result['status'] or {}).get('statistics') or {}
+    if stats.get('start_time'):
+        result['config_loaded_time'] = max(stats['start_time'], master.start_time or 0)
+    table = directives_for(version if version is not None else result['version'])
+    _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
+    _status_findings(result, master_data, table, findings, inst_id)
+    if paths:
+        _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
+
+
+def _changed_after(paths, loaded):
+    """The files of ``paths`` modified after ``loaded`` (epoch seconds; the master's start time is
+    known to about a second only, as btime has whole seconds)."""
+    changed = []
+    if not loaded:
+        return changed
+    for path in paths:
+        when = file_mtime(path) if path else None
+        if when is not None and when > loaded + START_TIME_SLACK and path not in [c['file'] for c in changed]:
+            changed.append({'file': path, 'mtime': when})
+    return changed
+
+
+def _fpm_binary(inst):
+    return inst.installation.binaries.get('fpm') if inst is not None else None
+
+
+def _config_test(binary, conf, result, options, changed, findings, inst_id):
+    """``php-fpm -t`` of the configuration a (re)start would load: when files changed since the master
+    started (a master that is running has started with what did not change), or when none runs."""
+    if options.run_command is None or not binary or (result is not None and not changed):
+        return
+    ok, message = check_fpm_config(options.run_command, binary, conf)
+    if result is not None:
+        result['config_test'] = {'ok': ok, 'command': [binary, '-t', '-y', conf], 'message': message}
+    if not ok:
+        findings.append(_finding('FPM_CONFIG_INVALID', 'critical',
+                                 '%s -t -y %s fails: %s: %s' % (binary, conf, message, 'a reload or restart of this master would stop PHP-FPM; '
+                                                                'fix the configuration first' if result is not None else 'PHP-FPM cannot start'),
+                                 _unique([conf] + _located(message) + sorted(c['file'] for c in changed or ())), inst_id))
+
+
+def _unique(items):
+    return [item for index, item in enumerate(items) if item not in items[:index]]
+
+
+def _located(message):
+    """The ``file:line`` locations PHP-FPM names in its message (``ERROR: [/etc/.../www.conf:491] ...``)."""
+    return _unique(re.findall(r'\[(/[^\]]*:\d+)\]', message or ''))
+
+
+def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, inst_id):
+    disk = _disk_chain(fs, master, data, sapi, result['version'])
+    running_cfg = dict((k, v.get('cfg')) for k, v in (data.get('ini') or {}).items())
+    disk_values = dict((k, a.value) for k, a in disk.settings.items() if k.startswith('opcache.'))
+    result['drift'] = chain_drift(running_cfg, disk_values, table)
+    for item in result['drift']:
+        assignment = disk.settings.get(item['directive'])
+        where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files'
+        item['evidence'] = where
+        findings.append(_finding('LIVE_DRIFT', 'warning', 'php-fpm master %d (%s) runs %s=%r but the ini files now give %r (%s): reload php-fpm to apply'
+                                 % (master.pid, master.config, item['directive'], item['running'], item['disk'], where),
+                                 [where], inst_id, None, item['directive']))
+    running_files = set(data.get('scanned_files') or [])
+    disk_files = set(disk.scanned_files)
+    if running_files != disk_files or (data.get('loaded_file') or None) != disk.loaded_file:
+        result['fileset_differs'] = {'only_running': sorted(running_files - disk_files), 'only_disk': sorted(disk_files - running_files),
+                                     'running_loaded_file': data.get('loaded_file') or None, 'disk_loaded_file': disk.loaded_file}
+        findings.append(_finding('LIVE_FILESET_DIFFERS', 'warning',
+                                 'php-fpm master %d loaded other ini files than the disk now has (only loaded by the master: %s; only on disk: %s): '
+                                 'reload php-fpm' % (master.pid, ', '.join(sorted(running_files - disk_files)) or '-',
+                                                     ', '.join(sorted(disk_files - running_files)) or '-'),
+                                 sorted(running_files ^ disk_files), inst_id))
+    loaded = result['config_loaded_time']
+    changed = _changed_after([data.get('loaded_file')] + sorted(running_files | disk_files) + list(fpm.files), loaded)
+    result['changed_after_start'] = changed
+    if changed:
+        findings.append(_finding('LIVE_INI_CHANGED_AFTER_START', 'warning',
+                                 'php-fpm master %d loaded its configuration at %s; changed since: %s: reload php-fpm to apply'
+                                 % (master.pid, time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(loaded)), ', '.join(c['file'] for c in changed)),
+                                 [c['file'] for c in changed], inst_id))
+
+
+def _status_findings(result, data, table, findings, inst_id):
+    status = data.get('status')
+    if not isinstance(status, dict):
+        return
+    pid = result['pid']
+    if status.get('cache_full'):
+        findings.append(_finding('LIVE_CACHE_FULL', 'warning', 'the OPcache of php-fpm master %d is full: new scripts are not cached until a restart; '
+                                 'raise opcache.memory_consumption or opcache.max_accelerated_files' % pid, [result['config']], inst_id))
+    memory = status.get('memory_usage') or {}
+    wasted = memory.get('current_wasted_percentage')
+    limit = ((data.get('configuration') or {}).get('directives') or {}).get('opcache.max_wasted_percentage')
+    if limit is not None and limit <= 1:
+        limit = limit * 100.0
+    if limit is None:
+        raw = ((data.get('ini') or {}).get('opcache.max_wasted_percentage') or {}).get('local')
+        try:
+            limit = float(raw)
+        except (TypeError, ValueError):
+            limit = 5.0
+    if wasted is not None and wasted > limit:
+        findings.append(_finding('LIVE_WASTED_MEMORY', 'warning', 'php-fpm master %d wastes %.1f%% of OPcache memory (over max_wasted_percentage %.0f%%): '
+                                 'a restart will happen only when the cache runs out of memory' % (pid, wasted, limit), [result['config']], inst_id))
+    if status.get('restart_pending'):
+        force = ((data.get('ini') or {}).get('opcache.force_restart_timeout') or {}).get('local')
+        held = result.get('restart_pending_for')
+        findings.append(_finding('LIVE_RESTART_PENDING', 'warning',
+                                 'an OPcache restart of php-fpm master %d is %s: requests run uncached until no request that started before '
+                                 'it is active, or until opcache.force_restart_timeout=%s s kills the holders'
+                                 % (pid, 'still pending after %.0f s' % held if held else 'pending', force if force is not None else '180'),
+                                 [result['config']], inst_id))
+
+
+def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
+    scripts = data.get('scripts')
+    stats = (result['status'] or {}).get('statistics') or {}
+    cache_time = max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None
+    if not isinstance(scripts, dict):
+        result['stale_scripts'] = {'count': None, 'examples': [], 'error': result['status_error'] or 'the cached script list is not available'}
+        return
+    stale = stale_scripts(scripts['list'], cache_time, chroot, max_examples)
+    stale['checked'] = scripts['matched']
+    stale['truncated'] = scripts['matched'] > len(scripts['list'])
+    if scripts.get('absent'):
+        stale['error'] = 'the script list is absent (a restart is pending or OPcache is disabled)'
+    file_cache = (result['status'] or {}).get('file_cache')
+    stale['file_cache'] = stale_file_cache(file_cache, paths, max_examples) if file_cache else None
+    result['stale_scripts'] = stale
+    total = stale['count'] + ((stale['file_cache'] or {}).get('count') or 0)
+    if total:
+        examples = [e['path'] for e in stale['examples']] + [e['path'] for e in (stale['file_cache'] or {}).get('examples', [])]
+        findings.append(_finding('LIVE_STALE_SCRIPTS', 'warning', 'php-fpm master %d serves %d cached script(s) older than their file (e.g. %s)%s: '
+                                 'reset OPcache (or reload php-fpm)%s' % (
+                                     result['pid'], total, ', '.join(examples[:3]),
+                                     ' and the file cache holds stale entries' if (stale['file_cache'] or {}).get('count') else '',
+                                     ' and purge opcache.file_cache' if file_cache else ''),
+                                 examples[:max_examples], inst_id))
+
+
+def _restart_collateral_findings(masters, report):
+    """Masters whose service restart would also stop other masters of the same binary."""
+    findings = []
+    for master in masters:
+        collateral = restart_collateral(master.config, same_binary_masters(master, masters))
+        if collateral:
+            found = report.fpm_sapi_for(master.config) if report is not None else None
+            findings.append(_finding('LIVE_RESTART_STOPS_OTHER_MASTERS', 'warning', 'restarting master %d (%s) is not contained: %s. Reload '
+                                     'instead (it signals the pid file\'s master only), or run the other master from a binary or service of '
+                                     'its own' % (master.pid, master.config, describe_collateral(collateral)),
+                                     [collateral['script'], master.config] + [m.config for m in collateral['masters']],
+                                     found[0].id if found else None))
+    return findings
+
+
+def live_report(fs, report=None, masters=None, probe_dir=None, verify_paths=None, max_examples=10, timeout=5.0, proc='/proc',
+                run_command=None):
+    """Probe every running php-fpm master (``masters``: Master records, default all of ``proc``) and
+    compare with the disk. ``report``: the opcache_report.Report of the same run (names the
+    installation of a master, lends its loaded chain and FPM configuration, and tells which FPM SAPIs
+    have no running master); ``verify_paths``: application roots for the stale-code scan;
+    ``run_command``: runs ``php-fpm -t`` (None: the configuration is not tested). See the module
+    docstring for the result."""
+    options = LiveOptions(probe_dir, verify_paths, max_examples, timeout, proc, run_command)
+    result = {'masters': [], 'not_running': [], 'findings': [], 'skipped': None}
+    if getattr(fs, 'prefixed', False):
+        result['skipped'] = 'the live view needs the target itself (root=/), not a filesystem under %s' % fs.root
+        return result
+    if masters is None:
+        masters = find_fpm_masters(proc)
+    findings = []
+    for master in masters:
+        result['masters'].append(_master_report(fs, master, report, options, findings))
+    findings.extend(_restart_collateral_findings(masters, report))
+    running_configs = set(m.config for m in masters)
+    for inst in report.installations if report is not None else ():
+        sapi = inst.sapis.get('fpm')
+        if sapi is None or not sapi.fpm_conf or sapi.fpm_conf in running_configs:
+            continue
+        message = 'php-fpm is not running for %s (no master process "php-fpm: master process (%s)"): nothing live to compare' % (inst.id, sapi.fpm_conf)
+        result['not_running'].append({'installation': inst.id, 'config': sapi.fpm_conf, 'error': message,
+                                      'pools': [p.name for p in sapi.fpm.pools]})
+        findings.append(_finding('LIVE_PROBE_FAILED', 'info', message, [sapi.fpm_conf], inst.id))
+        _config_test(_fpm_binary(inst), sapi.fpm_conf, None, options, None, findings, inst.id)
+    result['findings'] = [f.as_dict() for f in findings]
+    return result
