@@ -67,6 +67,7 @@ FIXES = {
     'FPM_CONF_UNREADABLE': 'Make the FPM configuration file readable.',
     'FPM_CONF_INCLUDE_MISSING': 'Fix the include path.',
     'FPM_CONF_INCLUDE_DEPTH': 'Break the include loop.',
+    'FPM_CONFIG_INVALID': 'Fix the configuration before any reload or restart (php-fpm -t -y <php-fpm.conf> shows the error): one would stop PHP-FPM.',
     'FPM_CONF_GLOBAL_ARRAY': 'Move php_value[...]/php_admin_value[...] into a pool section.',
     'LIVE_DRIFT': 'Reload PHP-FPM to apply the files on disk.',
     'LIVE_INI_CHANGED_AFTER_START': 'Reload PHP-FPM to apply the changed files.',
@@ -367,7 +368,7 @@ def master_facts(master):
         rows.append(('changed since start', ', '.join(_text(c) for c in changed), True))
     stale = master.get('stale_scripts')
     if stale is None:
-        rows.append(('stale scripts', 'not checked (give the application roots: opcache_audit_paths / option paths)', False))
+        rows.append(('stale scripts', 'not checked (give the application roots: opcache_audit_paths / option verify_paths)', False))
     elif isinstance(stale, Mapping):
         if stale.get('error') and stale.get('count') is None:
             rows.append(('stale scripts', 'unknown: %s' % _text(stale.get('error')), True))
