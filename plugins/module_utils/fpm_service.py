@@ -7,6 +7,11 @@ systemd when PID 1 is systemd, else the SysV ``service`` wrapper or ``/etc/init.
 OpenRC's ``rc-service``. The service name follows from the master's configuration path, per
 distribution family. As a last resort a reload is SIGUSR2 to the master (what the distributions'
 units do); a restart needs the service manager.
+
+Before any reload or restart the configuration the master will load is tested with that master's own
+binary (``<binary> -t -y <conf>``): a master re-executed with a configuration it cannot load does not
+come back (``pm = bogus`` in a pool file takes the whole site down), so a failing test refuses the
+action with PHP-FPM's own message and leaves the running master alone.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ import re
 import signal
 
 SERVICE_ACTIONS = ('reload', 'restart')
+_LOG_LINE_RE = re.compile(r'^\[[^\]]*\] (?:ERROR|ALERT): (.*)$')
+_ERROR_LOG_RE = re.compile(r'^[ \t]*error_log[ \t]*=[ \t]*(.*?)[ \t]*$')
+_SECTION_RE = re.compile(r'^[ \t]*\[([^\]]*)\]')
 
 
 class ServiceError(Exception):
@@ -123,9 +131,84 @@ def describe_collateral(collateral):
         collateral['script'], collateral['masters'][0].binary)
 
 
-def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/'):
+def _error_log_of(conf_path):
+    """The absolute ``error_log`` file of ``conf_path``'s [global] section, else None (not set, syslog,
+    relative to an unknown prefix, or unreadable configuration)."""
+    try:
+        with open(conf_path, 'rb') as handle:
+            lines = handle.read().decode('utf-8', 'replace').splitlines()
+    except (IOError, OSError):
+        return None
+    section, found = 'global', None
+    for line in lines:
+        header = _SECTION_RE.match(line)
+        if header:
+            section = header.group(1).strip()
+            continue
+        match = _ERROR_LOG_RE.match(line)
+        if match and section == 'global':
+            found = match.group(1).strip('"\'')
+    return found if found and found.startswith('/') else None
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _new_log_text(path, offset):
+    """What was appended to ``path`` after ``offset`` (all of it when the file was replaced or shrank)."""
+    try:
+        with open(path, 'rb') as handle:
+            if _size(path) >= offset:
+                handle.seek(offset)
+            return handle.read(65536).decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return ''
+
+
+def _fpm_errors(text):
+    """PHP-FPM's ERROR/ALERT lines without their timestamps, in order."""
+    found = []
+    for line in text.splitlines():
+        match = _LOG_LINE_RE.match(line.strip())
+        if match:
+            found.append(match.group(1).strip())
+    return found
+
+
+def check_fpm_config(run_command, binary, conf_path):
+    """Test the configuration a master would load on reload or restart: ``<binary> -t -y <conf_path>``.
+
+    Returns ``(ok, message)``: PHP-FPM's own words (its ERROR lines, from stderr or, where PHP-FPM
+    writes them once it knows it, from the configuration's ``error_log``), or the success notice."""
+    if not binary:
+        return False, 'the php-fpm binary of the master running %s is unknown (run as root), so its configuration cannot be tested' % conf_path
+    log = _error_log_of(conf_path)
+    offset = _size(log) if log else 0
+    argv = [binary, '-t', '-y', conf_path]
+    try:
+        rc, out, err = run_command(argv)
+    except (IOError, OSError) as error:
+        return False, '%s failed to run: %s' % (' '.join(argv), error)
+    said = (err or '') + '\n' + (out or '')
+    if rc == 0:
+        return True, 'configuration file %s test is successful' % conf_path
+    errors = _fpm_errors(said) or (_fpm_errors(_new_log_text(log, offset)) if log else [])
+    if errors:
+        return False, '; '.join(errors)
+    if said.strip():
+        return False, said.strip().splitlines()[-1]
+    return False, 'exited %d without a message%s' % (rc, ' (see %s)' % log if log else '')
+
+
+def act(run_command, config_path, action, master_pid=None, same_binary=(), root='/', binary=None):
     """Reload or restart the master using ``config_path``. Returns a dict saying what was done.
 
+    ``binary``: the master's php-fpm executable. The configuration is tested with it first
+    (check_fpm_config); when the test fails, nothing is done and ServiceError carries PHP-FPM's message.
     ``same_binary``: the other running masters of this master's binary. A restart through an init
     script that stops by executable would stop them too, so it is refused with the reason."""
     service = service_name_for(config_path)
@@ -135,28 +218,24 @@ def act(run_command, config_path, action, master_pid=None, same_binary=(), root=
         if collateral:
             raise ServiceError('not restarting: %s; restart this master yourself when that is acceptable, or run the other master '
                                'from a binary or service of its own' % describe_collateral(collateral))
+    elif action == 'reload' and master_pid:
+        argv = ['kill', '-USR2', str(master_pid)]
+    else:
+        raise ServiceError('no init service is known for the FPM master using %s; cannot %s it' % (config_path, action))
+    ok, message = check_fpm_config(run_command, binary, config_path)
+    if not ok and binary:
+        message = '%s -t -y %s fails: %s' % (binary, config_path, message)
+    if not ok:
+        raise ServiceError('not %s php-fpm master %s (%s): the configuration it would load fails the test, so the master would not come back: '
+                           '%s; the running master is left alone; fix the configuration and run again'
+                           % ('reloading' if action == 'reload' else 'restarting', master_pid or '-', config_path, message))
+    if service:
         rc, out, err = run_command(argv)
         if rc != 0:
             raise ServiceError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip().splitlines()[-1:] or ''))
         return {'method': 'service', 'command': argv}
-    if action == 'reload' and master_pid:
-        try:
-            os.kill(master_pid, signal.SIGUSR2)
-        except OSError as error:
-            raise ServiceError('cannot send SIGUSR2 to FPM master %d: %s' % (master_pid, error.strerror))
-        return {'method': 'signal', 'command': ['kill', '-USR2', str(master_pid)]}
-    raise ServiceError('no init service is known for the FPM master using %s; cannot %s it' % (config_path, action))
-
-
-def check_fpm_config(run_command, binary, conf_path):
-    """Test the configuration a (re)started master would load, read-only: ``<binary> -t -y <conf>``.
-    Returns ``(ok, message)``: ``message`` is PHP-FPM's own explanation (its ERROR lines, else its
-    last line of output) when the test fails, else its confirmation."""
-    rc, out, err = run_command([binary, '-t', '-y', conf_path])
-    lines = [line.strip() for line in ((err or '') + '\n' + (out or '')).splitlines() if line.strip()]
-    # "[02-Dec-2026 14:00:48] ERROR: [pool www] ..." -> "ERROR: [pool www] ..."
-    lines = [re.sub(r'^\[[^\]]*\d\d:\d\d:\d\d\]\s*', '', line) for line in lines]
-    if rc == 0:
-        return True, lines[-1] if lines else '%s -t: configuration test is successful' % binary
-    errors = [line for line in lines if line.startswith(('ERROR:', 'ALERT:', 'EMERGENCY:'))]
-    return False, '; '.join(errors or lines[-1:]) or '%s -t exited %d without a message' % (binary, rc)
+    try:
+        os.kill(master_pid, signal.SIGUSR2)
+    except OSError as error:
+        raise ServiceError('cannot send SIGUSR2 to FPM master %d: %s' % (master_pid, error.strerror))
+    return {'method': 'signal', 'command': argv}

@@ -8,7 +8,7 @@ Per master:
 1. Before: the cache counters (start_time, last_restart_time, manual_restarts, restart_pending),
    and a canary: a small PHP file written with token A, requested in every pool so that it is
    cached, then rewritten with token B (both backdated past opcache.file_update_protection).
-   For a reset all of this rides in the reset request itself (``_held_reset``): under load every
+   For a reset all of this rides in the reset request itself (``ResetAction.held_reset``): under load every
    request waits for a free worker, and fresh code should not wait for the proof's preparation.
 2. Act: ``opcache_reset()`` in a pool over FastCGI, or reload/restart through the service manager.
    With ``opcache.file_cache`` the cache's own entries are purged first: the file cache survives
@@ -55,6 +55,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import (
 )
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act
+from ansible_collections.phpops.opcache.plugins.module_utils.reset_pending import holders, note_scheduled_reset, pending_since
 
 STRATEGIES = ('auto', 'reset', 'reload', 'restart')
 ESCALATION = ('reset', 'reload', 'restart')
@@ -82,6 +83,7 @@ class PoolChannel(object):
         self.probe_dir = probe_dir
         self.timeout = timeout
         self.in_use = in_use  # this run's probe-named files that live across requests (the canaries)
+        self.status_path = None  # the pool's pm.status_path, when it has one
         self.canary = None
 
     def probe(self, payload, on_stdout=None, timeout=None):
@@ -102,6 +104,20 @@ class PoolChannel(object):
                 shared_sites[key] = site
                 write_canary(site, token, mtime, self.in_use)
             self.canary = shared_sites[key]
+
+    def fpm_status(self):
+        """The pool's own process list (``pm.status_path``, ``?json&full``), or None when the pool has
+        no status page or it does not answer."""
+        path = self.status_path
+        if not path or not path.startswith('/'):
+            return None
+        try:
+            response = FastCGIClient(parse_listen(self.spec.listen), connect_timeout=min(3.0, self.timeout), read_timeout=self.timeout).request(
+                build_php_params(path, 'json&full', extra={'SCRIPT_NAME': path, 'REQUEST_URI': path + '?json&full'}))
+            data = json.loads(response.body.decode('utf-8', 'replace'))
+        except (FastCGIError, ValueError):
+            return None
+        return data if response.status == 200 and isinstance(data, dict) else None
 
     def read_canary(self):
         """The token the pool serves for the canary now."""
@@ -145,7 +161,8 @@ def write_canary(site, token, mtime, in_use):
 
 
 class MasterInvalidation(object):
-    """Invalidate one master with proof, escalating as the strategy allows."""
+    """Invalidate one master with proof: the canary and counters shared by every action, and the run
+    through the strategy's actions (``plan``) until one is proven."""
 
     def __init__(self, fs, master, report, params, run_command, check_mode=False):
         self.fs = fs
@@ -160,26 +177,29 @@ class MasterInvalidation(object):
         self.in_use = set()
         self.channels = [PoolChannel(spec, params.get('probe_dir') or DEFAULT_PROBE_DIR, float(params.get('timeout') or 5.0), self.in_use)
                          for spec in pool_specs(fpm, self.fpm_sapi.chain.values() if self.fpm_sapi else None) if not wanted or spec.name in wanted]
+        status_paths = dict((pool.name, pool.get('pm.status_path')) for pool in fpm.pools)
+        for channel in self.channels:
+            channel.status_path = status_paths.get(channel.name)
         self.process_control_timeout = fpm.get('process_control_timeout', '0')
         self.steps = []
         self.result = {'pid': master.pid, 'config': master.config, 'installation': self.installation,
                        'pools': [c.name for c in self.channels], 'steps': self.steps, 'warnings': [],
                        'master_start_time': master.start_time}
         self._canary_sites = {}
-        self._held_site = None  # the canary site that the reset request itself caches and checks
+        self.pending_seen = None  # when this run first saw a restart pending (time.time())
 
     # -- helpers --------------------------------------------------------------------------------
-    def _where(self):
+    def where(self):
         return 'master %d (%s)' % (self.master.pid, self.master.config)
 
-    def _step(self, name, ok, detail, started=None, **extra):
+    def step(self, name, ok, detail, started=None, **extra):
         entry = dict(step=name, ok=ok, detail=detail, **extra)
         if started is not None:
             entry['ms'] = _now_ms() - started
         self.steps.append(entry)
         return entry
 
-    def _status(self):
+    def status(self):
         """Counters through the first pool that can read them: (summary or None, channel, data).
         None when every answering pool is barred from opcache_get_status() (restrict_api)."""
         errors = []
@@ -196,48 +216,41 @@ class MasterInvalidation(object):
             barred = barred or (channel, data)
         if barred:
             return None, barred[0], barred[1]
-        raise InvalidationError('%s: no pool answered: %s' % (self._where(), '; '.join(errors)))
+        raise InvalidationError('%s: no pool answered: %s' % (self.where(), '; '.join(errors)))
 
-    # -- phases ---------------------------------------------------------------------------------
-    def before(self, first_action):
-        """Counters and canary before acting. For a reset, the acting pool's canary is cached inside
-        the reset request itself (see _held_reset): under load every extra request waits for a free
-        worker, and fresh code should not wait for the proof's preparation."""
-        if self.check_mode:
-            self._note_before(*self._status())
-            return
+    # -- the canary and the counters before acting ----------------------------------------------
+    def place_canaries(self):
+        """Write the canary (the old token) once per site, seen by every pool."""
         self.token_old = secrets.token_hex(8)
         self.token_new = secrets.token_hex(8)
         self._written_at = time.time()
         for pool in self.channels:
             pool.place_canary(self._canary_sites, self.token_old, self._written_at - 60)
-        if first_action == 'reset':
-            self._held_site = self.channels[0].canary
-        self._prepare()
 
-    def _prepare(self):
-        """Cache the canary of every site not prepared yet (all but the held reset's) in every pool of
-        it, replace it on disk, and note which pools still serve the old token."""
-        sites = [site for site in self._canary_sites.values() if not site.get('replaced') and site is not self._held_site]
+    def prepare_canaries(self, held=None):
+        """Cache the canary of every site not prepared yet in every pool of it, replace it on disk, and
+        note which pools still serve the old token. ``held``: the site a held reset prepares inside its
+        own request (left alone here, and the counters come from that request too)."""
+        sites = [site for site in self._canary_sites.values() if not site.get('replaced') and site is not held]
         readers = [c for c in self.channels if any(c.canary is site for site in sites)]
         calls = [(c.name, c.read_canary) for c in readers]
-        if 'before' not in self.result and self._held_site is None:
-            calls.insert(0, ('status', self._status))
+        if 'before' not in self.result and held is None:
+            calls.insert(0, ('status', self.status))
         if not calls:
             return
         answers = in_parallel(calls)
         if 'status' in answers:
-            self._note_before(*answers['status'])
+            self.note_before(*answers['status'])
         for site in sites:
             write_canary(site, self.token_new, self._written_at - 30, self.in_use)
             site['replaced'] = True
         served = in_parallel([(c.name, c.read_canary) for c in readers])
         stale = dict((name, token == self.token_old) for name, token in served.items())
         self.result.setdefault('canary_stale_before', {}).update(stale)
-        self._step('canary', True, 'canary cached in pools %s; after changing it, %s still served the old token'
-                   % (', '.join(sorted(stale)), ', '.join(sorted(n for n, old in stale.items() if old)) or 'no pool'))
+        self.step('canary', True, 'canary cached in pools %s; after changing it, %s still served the old token'
+                  % (', '.join(sorted(stale)), ', '.join(sorted(n for n, old in stale.items() if old)) or 'no pool'))
 
-    def _note_before(self, summary, channel, data):
+    def note_before(self, summary, channel, data):
         """Counters, file cache and warnings from one probe answer taken before acting."""
         restrict = (data.get('ini') or {}).get('opcache.restrict_api', {}).get('local')
         if summary is None:
@@ -248,6 +261,8 @@ class MasterInvalidation(object):
         else:
             self.result['before'] = _counters(summary)
             self.result['file_cache'] = summary.get('file_cache')
+            if summary.get('restart_pending') and self.pending_seen is None:
+                self.pending_seen = time.time()
             if not summary.get('opcache_enabled') and not summary.get('restart_pending'):
                 self.result['warnings'].append('OPcache is not enabled in pool %s: there is no cache to invalidate' % channel.name)
             if restrict:
@@ -260,125 +275,27 @@ class MasterInvalidation(object):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
                                            'for graceful reloads' % self.master.config)
 
-    def _purge_file_cache(self, started):
+    def purge_file_cache(self, started):
+        """Purge opcache.file_cache when the master uses one: it survives every action."""
+        if not self.result.get('file_cache'):
+            return
         try:
             purged = purge(self.result['file_cache'])
         except FileCacheError as error:
-            raise InvalidationError('%s: %s' % (self._where(), error))
-        self._step('purge_file_cache', True, 'removed %d file cache entries from %s' % (purged['removed'], purged['dir']), started, purged=purged)
+            raise InvalidationError('%s: %s' % (self.where(), error))
+        self.step('purge_file_cache', True, 'removed %d file cache entries from %s' % (purged['removed'], purged['dir']), started, purged=purged)
 
-    def _held_reset(self, started):
-        """The whole reset in one request to the first pool: the probe caches the canary and streams
-        the counters before; we purge the file cache and replace the canary while it waits; it reads
-        the canary again (the old token where the cache holds it) and calls opcache_reset().
-        Returns the step, or None when the pool never got as far as the canary (use the plain path)."""
-        channel, site = self.channels[0], self._held_site
-        seen = []
+    def canaries_fresh(self):
+        """(every pool serves the new token, 'canary per pool: ...')."""
+        served = in_parallel([(c.name, c.read_canary) for c in self.channels])
+        detail = 'canary per pool: %s' % ', '.join('%s=%s' % (n, 'new' if t == self.token_new else 'OLD') for n, t in sorted(served.items()))
+        return all(token == self.token_new for token in served.values()), detail
 
-        def on_stdout(output):
-            at = output.find(HOLD_MARKER)
-            end = output.find(b'\n', at + 1) if at >= 0 else -1
-            if seen or end < 0:
-                return
-            seen.append(True)
-            try:
-                pre = json.loads(output[at + len(HOLD_MARKER):end].decode('utf-8', 'replace'))
-            except ValueError as error:
-                raise InvalidationError('pool %s: unreadable answer while holding the reset: %s' % (channel.name, error))
-            self._note_before(status_summary(pre.get('status')), channel, pre)
-            if pre.get('cached') != CANARY_PREFIX + self.token_old:
-                raise InvalidationError('pool %s did not serve the canary %s (got %r)'
-                                        % (channel.name, site['script_filename'], (pre.get('cached') or '')[:80]))
-            if self.result.get('file_cache'):
-                self._purge_file_cache(started)
-            swap_canary(site, self.in_use)
-            site['replaced'] = True
+    def marker_dir(self):
+        """Where a scheduled reset is noted for later runs: the probe directory (when it exists)."""
+        return self.params.get('probe_dir') or DEFAULT_PROBE_DIR
 
-        stage_canary(site, self.token_new, self._written_at - 30, self.in_use)  # so that the waiting request waits for a rename only
-        payload = {'reset': True, 'scripts': False,
-                   'hold': {'canary': site['script_filename'], 'expect': CANARY_PREFIX + self.token_old, 'wait': channel.timeout}}
-        try:
-            data = channel.probe(payload, on_stdout, timeout=2 * channel.timeout)
-        except (LiveError, InvalidationError) as error:
-            if not seen:
-                return None
-            return self._step('reset', False, 'pool %s: %s' % (channel.name, error), started)
-        held = data.get('hold') or {}
-        if not held.get('replaced'):
-            return self._step('reset', False, 'pool %s: the canary was not replaced while the request waited' % channel.name, started)
-        stale = held.get('stale') == CANARY_PREFIX + self.token_old
-        self.result.setdefault('canary_stale_before', {})[channel.name] = stale
-        self._step('canary', True, 'canary cached in pool %s within the reset request; after changing it, %s' % (
-            channel.name, 'it still served the old token' if stale else 'it served the new token (this pool revalidates files)'))
-        if data.get('reset_result'):
-            return self._step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
-        return self._step('reset', False, _reset_refused(channel, data), started)
-
-    def act(self, strategy):
-        started = _now_ms()
-        if strategy == 'reset' and self._held_site is not None:
-            step = self._held_reset(started)
-            self._held_site = None  # tried once: what it left undone is prepared as for any other action
-            if step is not None:
-                return step
-        self._prepare()
-        if self.result.get('file_cache'):
-            self._purge_file_cache(started)
-        if strategy == 'reset':
-            if self.result['before'] is None:
-                return self._step('reset', False, 'opcache.restrict_api bars opcache_reset() for the probe in %s' % self.channels[0].probe_dir, started)
-            errors = []
-            for channel in self.channels:
-                try:
-                    data = channel.probe({'reset': True, 'scripts': False})
-                except LiveError as error:
-                    errors.append('pool %s: %s' % (channel.name, error))
-                    continue
-                if data.get('reset_result'):
-                    return self._step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
-                errors.append(_reset_refused(channel, data))
-            return self._step('reset', False, '; '.join(errors), started)
-        # a restart must not take other masters of the same binary down with it (see fpm_service.act)
-        same_binary = same_binary_masters(self.master, find_fpm_masters()) if strategy == 'restart' else ()
-        try:
-            done = act(self.run_command, self.master.config, strategy, self.master.pid, same_binary)
-        except ServiceError as error:
-            return self._step(strategy, False, str(error), started)
-        return self._step(strategy, True, 'ran %s' % ' '.join(done['command']), started)
-
-    def verify(self, strategy, started, deadline):
-        """Poll until the restart happened and every pool serves the new canary: (ok, detail, ms)."""
-        before = self.result['before']
-        last = 'nothing checked yet'
-        while True:
-            try:
-                if strategy == 'reset':
-                    summary, dummy_channel, dummy_data = self._status()
-                    counters = _counters(summary) if summary else {}
-                    restarted = bool(counters) and not counters['restart_pending'] and (
-                        (counters['manual_restarts'] or 0) > (before['manual_restarts'] or 0)
-                        or (counters['last_restart_time'] or 0) > (before['last_restart_time'] or 0))
-                    last = 'restart_pending=%s manual_restarts %s -> %s' % (
-                        counters.get('restart_pending'), before['manual_restarts'], counters.get('manual_restarts'))
-                else:
-                    self._follow_master()
-                    restarted = self.master.pid != self.result['pid'] or (self.master.start_time or 0) > (self.result['master_start_time'] or 0)
-                    last = 'master pid %s -> %s' % (self.result['pid'], self.master.pid)
-                    summary, dummy_channel, dummy_data = self._status() if restarted else (None, None, None)
-                    counters = _counters(summary) if summary else None
-                if restarted:
-                    served = in_parallel([(c.name, c.read_canary) for c in self.channels])
-                    last += '; canary per pool: %s' % ', '.join('%s=%s' % (n, 'new' if t == self.token_new else 'OLD') for n, t in sorted(served.items()))
-                    if all(token == self.token_new for token in served.values()):
-                        self.result['after'] = counters
-                        return True, last, _now_ms() - started
-            except (InvalidationError, LiveError) as error:
-                last = str(error)
-            if time.time() >= deadline:
-                return False, last, _now_ms() - started
-            time.sleep(0.02)
-
-    def _follow_master(self):
+    def follow_master(self):
         """A daemonised FPM re-executes on reload and gets a new pid: find it by its config."""
         for master in find_fpm_masters():
             if master.config == self.master.config:
@@ -396,14 +313,14 @@ class MasterInvalidation(object):
             stats = status.get('opcache_statistics') or {}
             cache_time = max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0)
             stale = stale_scripts(((data.get('scripts') or {}).get('list') or []), cache_time, channel.spec.chroot)
-            self._step('verify_paths', stale['count'] == 0, '%d stale cached scripts under %s' % (stale['count'], ', '.join(paths)),
-                       examples=stale['examples'])
+            self.step('verify_paths', stale['count'] == 0, '%d stale cached scripts under %s' % (stale['count'], ', '.join(paths)),
+                      examples=stale['examples'])
             if stale['count']:
                 problems.append('%d cached scripts under %s are older than their files' % (stale['count'], ', '.join(paths)))
         url = self.params.get('verify_url')
         if url:
             ok, detail = check_url(url, self.params.get('verify_content'), deadline, float(self.params.get('timeout') or 5.0))
-            self._step('verify_url', ok, detail)
+            self.step('verify_url', ok, detail)
             if not ok:
                 problems.append(detail)
         return problems
@@ -426,41 +343,250 @@ class MasterInvalidation(object):
             self.in_use.discard(site['host_path'])
 
     # -- the whole run --------------------------------------------------------------------------
+    def plan(self, strategy):
+        """The actions to try in order: ``auto`` is reset (held: it carries the canary), reload, restart."""
+        names = list(ESCALATION) if strategy == 'auto' else [strategy]
+        return [ACTIONS[name](self, first=(index == 0)) for index, name in enumerate(names)]
+
     def run(self, strategy, wait):
         if not self.channels:
             among = ' among %s' % self.params['pools'] if self.params.get('pools') else ''
-            raise InvalidationError('%s has no pool to work through%s' % (self._where(), among))
-        plan = list(ESCALATION) if strategy == 'auto' else [strategy]
+            raise InvalidationError('%s has no pool to work through%s' % (self.where(), among))
+        plan = self.plan(strategy)
         self.result['strategy'] = strategy
         try:
-            self.before(plan[0])
             if self.check_mode:
-                self.result['would'] = plan[0] + (' (escalating to %s if not proven)' % ', '.join(plan[1:]) if plan[1:] else '')
+                self.note_before(*self.status())
+                self.result['would'] = plan[0].name + (' (escalating to %s if not proven)' % ', '.join(a.name for a in plan[1:]) if plan[1:] else '')
                 if self.result.get('file_cache'):
                     self.result['would'] += ', purging the file cache %s first' % self.result['file_cache']
                 return self.result
+            self.place_canaries()
             failures = []
             for action in plan:
+                action.prepare()
                 started = _now_ms()
-                step = self.act(action)
+                step = action.act()
                 if not step['ok']:
-                    failures.append('%s: %s' % (action, step['detail']))
+                    failures.append('%s: %s' % (action.name, step['detail']))
                     continue
-                ok, detail, elapsed = self.verify(action, started, time.time() + wait)
-                self._step('verify_' + action, ok, detail)
+                ok, detail, elapsed = action.verify(started, time.time() + wait)
+                self.step('verify_' + action.name, ok, detail)
                 if ok:
                     problems = self.user_checks(time.time() + wait)
                     if not problems:
-                        self.result.update(proven=True, action=action, ms_to_fresh=elapsed)
+                        self.result.update(proven=True, action=action.name, ms_to_fresh=elapsed)
                         return self.result
-                    failures.append('%s: %s' % (action, '; '.join(problems)))
+                    failures.append('%s: %s' % (action.name, '; '.join(problems)))
                     continue
-                failures.append('%s: not proven within %ss (%s)' % (action, wait, detail))
+                failures.append('%s: not proven within %ss (%s)' % (action.name, wait, detail))
             self.result['proven'] = False
-            raise InvalidationError('%s: fresh code NOT proven: %s' % (self._where(), ' | '.join(failures)))
+            raise InvalidationError('%s: fresh code NOT proven: %s' % (self.where(), ' | '.join(failures)))
         finally:
             if not self.check_mode:
                 self.cleanup()
+
+
+class InvalidationAction(object):
+    """One way to invalidate a master. ``prepare`` gets the proof ready (the canary cached in the old
+    version), ``act`` returns its step, ``verify`` polls until the restart happened and every pool
+    serves the new canary. ``first``: the first action of the plan."""
+
+    name = None
+
+    def __init__(self, job, first=False):
+        self.job = job
+        self.first = first
+
+    def prepare(self):
+        self.job.prepare_canaries()
+
+    def act(self):
+        raise NotImplementedError
+
+    def restarted(self):
+        """(the cache restarted, what was seen, the counters after or None)."""
+        raise NotImplementedError
+
+    def verify(self, started, deadline):
+        """Poll until the restart happened and every pool serves the new canary: (ok, detail, ms)."""
+        last = 'nothing checked yet'
+        while True:
+            try:
+                restarted, last, counters = self.restarted()
+                if restarted:
+                    fresh, detail = self.job.canaries_fresh()
+                    last += '; ' + detail
+                    if fresh:
+                        self.job.result['after'] = counters
+                        return True, last, _now_ms() - started
+            except (InvalidationError, LiveError) as error:
+                last = str(error)
+            if time.time() >= deadline:
+                return False, last, _now_ms() - started
+            time.sleep(0.02)
+
+
+class ResetAction(InvalidationAction):
+    """``opcache_reset()`` through a pool (zero downtime). As the first action it is held: the reset
+    request itself caches the canary and reports the counters before (see ``held_reset``)."""
+
+    name = 'reset'
+
+    def __init__(self, job, first=False):
+        super(ResetAction, self).__init__(job, first)
+        self.held_site = None
+
+    def prepare(self):
+        if self.first:
+            self.held_site = self.job.channels[0].canary
+        self.job.prepare_canaries(held=self.held_site)
+
+    def act(self):
+        job = self.job
+        started = _now_ms()
+        if self.held_site is not None:
+            site, self.held_site = self.held_site, None  # tried once: what it left undone is prepared as for any other action
+            step = self.held_reset(site, started)
+            if step is not None:
+                return step
+            job.prepare_canaries()
+        job.purge_file_cache(started)
+        if job.result['before'] is None:
+            return job.step('reset', False, 'opcache.restrict_api bars opcache_reset() for the probe in %s' % job.channels[0].probe_dir, started)
+        errors = []
+        for channel in job.channels:
+            try:
+                data = channel.probe({'reset': True, 'scripts': False})
+            except LiveError as error:
+                errors.append('pool %s: %s' % (channel.name, error))
+                continue
+            if data.get('reset_result'):
+                return self.scheduled(channel, data, started)
+            errors.append(self.refused(channel, data))
+        return job.step('reset', False, '; '.join(errors), started)
+
+    def held_reset(self, site, started):
+        """The whole reset in one request to the first pool: the probe caches the canary and streams
+        the counters before; we purge the file cache and replace the canary while it waits; it reads
+        the canary again (the old token where the cache holds it) and calls opcache_reset().
+        Returns the step, or None when the pool never got as far as the canary (use the plain path)."""
+        job = self.job
+        channel = job.channels[0]
+        seen = []
+
+        def on_stdout(output):
+            at = output.find(HOLD_MARKER)
+            end = output.find(b'\n', at + 1) if at >= 0 else -1
+            if seen or end < 0:
+                return
+            seen.append(True)
+            try:
+                pre = json.loads(output[at + len(HOLD_MARKER):end].decode('utf-8', 'replace'))
+            except ValueError as error:
+                raise InvalidationError('pool %s: unreadable answer while holding the reset: %s' % (channel.name, error))
+            job.note_before(status_summary(pre.get('status')), channel, pre)
+            if pre.get('cached') != CANARY_PREFIX + job.token_old:
+                raise InvalidationError('pool %s did not serve the canary %s (got %r)'
+                                        % (channel.name, site['script_filename'], (pre.get('cached') or '')[:80]))
+            job.purge_file_cache(started)
+            swap_canary(site, job.in_use)
+            site['replaced'] = True
+
+        stage_canary(site, job.token_new, job._written_at - 30, job.in_use)  # so that the waiting request waits for a rename only
+        payload = {'reset': True, 'scripts': False,
+                   'hold': {'canary': site['script_filename'], 'expect': CANARY_PREFIX + job.token_old, 'wait': channel.timeout}}
+        try:
+            data = channel.probe(payload, on_stdout, timeout=2 * channel.timeout)
+        except (LiveError, InvalidationError) as error:
+            if not seen:
+                return None
+            return job.step('reset', False, 'pool %s: %s' % (channel.name, error), started)
+        held = data.get('hold') or {}
+        if not held.get('replaced'):
+            return job.step('reset', False, 'pool %s: the canary was not replaced while the request waited' % channel.name, started)
+        stale = held.get('stale') == CANARY_PREFIX + job.token_old
+        job.result.setdefault('canary_stale_before', {})[channel.name] = stale
+        job.step('canary', True, 'canary cached in pool %s within the reset request; after changing it, %s' % (
+            channel.name, 'it still served the old token' if stale else 'it served the new token (this pool revalidates files)'))
+        if data.get('reset_result'):
+            return self.scheduled(channel, data, started)
+        return job.step('reset', False, self.refused(channel, data), started)
+
+    def scheduled(self, channel, data, started):
+        """The step of a reset that scheduled a restart; the time is noted for a later run to tell."""
+        note_scheduled_reset(self.job.marker_dir(), self.job.master, channel.name, status_summary(data.get('status')))
+        return self.job.step('reset', True, 'opcache_reset() scheduled a restart through pool %s' % channel.name, started)
+
+    def refused(self, channel, data):
+        """Why opcache_reset() did not schedule a restart; when one is already pending: since when,
+        which request holds it, and what happens next."""
+        summary = status_summary(data.get('status'))
+        if not (summary and summary.get('restart_pending')):
+            return _reset_refused(channel, data)
+        job = self.job
+        if job.pending_seen is None:
+            job.pending_seen = time.time()
+        force = ((data.get('ini') or {}).get('opcache.force_restart_timeout') or {}).get('local') or '180'
+        then = 'strategy auto goes on to a reload now' if job.result.get('strategy') == 'auto' else (
+            'strategy %s does not wait for it: run with strategy auto (or reload) to escalate' % job.result.get('strategy'))
+        return ('pool %s: opcache_reset() returned False because an OPcache restart of %s is already pending, %s; %s; it completes when no '
+                'worker of the master is inside a request that started before it (or after opcache.force_restart_timeout=%s s, when OPcache '
+                'kills the holders); until then requests run uncached; %s'
+                % (channel.name, job.where(), pending_since(job.marker_dir(), job.master, summary, job.pending_seen),
+                   holders(job.channels, job.master), force, then))
+
+    def restarted(self):
+        before = self.job.result['before']
+        summary, dummy_channel, dummy_data = self.job.status()
+        counters = _counters(summary) if summary else {}
+        restarted = bool(counters) and not counters['restart_pending'] and (
+            (counters['manual_restarts'] or 0) > (before['manual_restarts'] or 0)
+            or (counters['last_restart_time'] or 0) > (before['last_restart_time'] or 0))
+        detail = 'restart_pending=%s manual_restarts %s -> %s' % (counters.get('restart_pending'), before['manual_restarts'], counters.get('manual_restarts'))
+        return restarted, detail, counters
+
+
+class ServiceAction(InvalidationAction):
+    """A reload or restart of the master through the service manager (fpm_service.act, which tests
+    the configuration first and refuses one the master could not load)."""
+
+    def same_binary(self):
+        return ()
+
+    def act(self):
+        job = self.job
+        started = _now_ms()
+        job.purge_file_cache(started)
+        try:
+            done = act(job.run_command, job.master.config, self.name, job.master.pid, self.same_binary(), binary=job.master.binary)
+        except ServiceError as error:
+            return job.step(self.name, False, str(error), started)
+        return job.step(self.name, True, 'ran %s' % ' '.join(done['command']), started)
+
+    def restarted(self):
+        job = self.job
+        job.follow_master()
+        restarted = job.master.pid != job.result['pid'] or (job.master.start_time or 0) > (job.result['master_start_time'] or 0)
+        detail = 'master pid %s -> %s' % (job.result['pid'], job.master.pid)
+        summary = job.status()[0] if restarted else None
+        return restarted, detail, _counters(summary) if summary else None
+
+
+class ReloadAction(ServiceAction):
+    name = 'reload'
+
+
+class RestartAction(ServiceAction):
+    """A restart must not take other masters of the same binary down with it (see fpm_service.act)."""
+
+    name = 'restart'
+
+    def same_binary(self):
+        return same_binary_masters(self.job.master, find_fpm_masters())
+
+
+ACTIONS = {'reset': ResetAction, 'reload': ReloadAction, 'restart': RestartAction}
 
 
 def in_parallel(calls):

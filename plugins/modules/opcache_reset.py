@@ -78,6 +78,8 @@ options:
   probe_dir:
     description:
       - Where the probe and the canary are written (readable only by root and each pool's group; removed afterwards).
+      - "A reset that scheduled a restart leaves a note here, C(phpops-reset-<master pid>.json) (mode 0600, a few bytes),
+        so that a later run that finds the restart still pending can say since when."
     type: path
     default: /run/phpops-opcache
   timeout:
@@ -98,6 +100,11 @@ notes:
   - Run it as root (the canary and probe files are given each pool's group, and reload/restart need the service manager).
   - All pools of one master share one cache, so one reset clears every pool; the canary is still checked in each pool
     after the action, because each pool may have its own C(opcache.validate_timestamps).
+  - "Before any reload or restart it tests the configuration the master would load, with that master's own binary
+    (C(php-fpm -t -y <php-fpm.conf>)). When the test fails, the action is refused with PHP-FPM's own message and the
+    running master is left alone: a master reloaded into a configuration it cannot load does not come back."
+  - "A reset while an earlier OPcache restart is still pending (a long request holds it) fails with the reason: since
+    when it is pending, which requests hold it (from the pools' C(pm.status_path) when set), and what happens next."
   - Without systemd, the restart of Debian's and Ubuntu's init script ends with C(start-stop-daemon --stop --exec), which stops
     every process of the php-fpm binary. When another master runs the same binary, a restart is refused with the reason
     instead of taking that master down too (a reload only signals the master of the pid file and goes ahead).

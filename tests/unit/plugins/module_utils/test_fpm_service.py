@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import (
     ServiceError,
     act,
+    check_fpm_config,
     service_command,
     restart_collateral,
     service_name_for,
@@ -118,8 +119,73 @@ def test_restart_refused_when_the_init_script_would_stop_another_master(tmp_path
 def test_restart_or_reload_goes_ahead_when_no_other_master_is_hit(tmp_path, action, script_text, others):
     ran = []
     root = sysv_host(tmp_path, script_text)
-    done = act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', action, 1000, others, root=root)
-    assert ran == [['/usr/sbin/service', 'php8.2-fpm', action]] and done['method'] == 'service'
+    done = act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', action, 1000, others, root=root,
+               binary='/usr/sbin/php-fpm8.2')
+    assert ran == [['/usr/sbin/php-fpm8.2', '-t', '-y', '/etc/php/8.2/fpm/php-fpm.conf'], ['/usr/sbin/service', 'php8.2-fpm', action]]
+    assert done['method'] == 'service'
+
+
+FPM_LOG_ERRORS = ("[02-Dec-2026 13:58:47] ERROR: [/etc/php/8.2/fpm/pool.d/www.conf:6] unable to parse value for entry 'pm': invalid process "
+                  "manager (static, dynamic or ondemand)\n[02-Dec-2026 13:58:47] ERROR: Unable to include /etc/php/8.2/fpm/pool.d/www.conf "
+                  "from /etc/php/8.2/fpm/php-fpm.conf at line 6\n[02-Dec-2026 13:58:47] ERROR: FPM initialization failed\n")
+
+
+def test_a_configuration_that_fails_the_test_is_not_reloaded(tmp_path):
+    """PHP-FPM writes the reason to the configuration's error_log once it has read it: the refusal
+    quotes those lines (only the ones this test run added), and the service is never called."""
+    conf = tmp_path / 'php-fpm.conf'
+    log = tmp_path / 'fpm.log'
+    conf.write_text('[global]\nerror_log = %s\ninclude = %s/pool.d/*.conf\n[www]\nerror_log = /elsewhere.log\n' % (log, tmp_path))
+    log.write_text('[01-Dec-2026 10:00:00] ERROR: an old error that is not this test\n')
+    ran = []
+
+    def run(argv):
+        ran.append(argv)
+        if '-t' in argv:
+            with open(str(log), 'a') as handle:
+                handle.write(FPM_LOG_ERRORS)
+            return 78, '', ''
+        return 0, '', ''
+
+    with pytest.raises(ServiceError) as caught:
+        act(run, str(conf), 'reload', 1000, root=sysv_host(tmp_path / 'host', PIDFILE_ONLY), binary='/usr/sbin/php-fpm8.2')
+    message = str(caught.value)
+    assert ran == [['/usr/sbin/php-fpm8.2', '-t', '-y', str(conf)]], 'only the test ran'
+    assert ("invalid process manager (static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf" in message
+            and '[/etc/php/8.2/fpm/pool.d/www.conf:6]' in message), message
+    assert 'an old error' not in message and 'the running master is left alone' in message and '/usr/sbin/php-fpm8.2 -t -y %s fails: ' % conf in message
+    assert message.startswith('not reloading php-fpm master 1000 (%s)' % conf), message
+
+
+def test_a_restart_through_the_service_is_refused_with_the_test_output(tmp_path):
+    ran = []
+
+    def run(argv):
+        ran.append(argv)
+        return (78, '', FPM_LOG_ERRORS) if '-t' in argv else (0, '', '')
+
+    with pytest.raises(ServiceError, match=r"^not restarting php-fpm master 1000 \(/etc/php/8.2/fpm/php-fpm.conf\).*invalid process manager"):
+        act(run, '/etc/php/8.2/fpm/php-fpm.conf', 'restart', 1000, root=sysv_host(tmp_path, PIDFILE_ONLY), binary='/usr/sbin/php-fpm8.2')
+    assert ran == [['/usr/sbin/php-fpm8.2', '-t', '-y', '/etc/php/8.2/fpm/php-fpm.conf']]
+
+
+def test_check_fpm_config_reads_stderr_and_says_success():
+    ok, message = check_fpm_config(lambda argv: (78, '', FPM_LOG_ERRORS), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
+    assert not ok and message == ("[/etc/php/8.2/fpm/pool.d/www.conf:6] unable to parse value for entry 'pm': invalid process manager "
+                                  "(static, dynamic or ondemand); Unable to include /etc/php/8.2/fpm/pool.d/www.conf from "
+                                  "/etc/php/8.2/fpm/php-fpm.conf at line 6; FPM initialization failed"), message
+    ok, message = check_fpm_config(lambda argv: (0, '', '[x] NOTICE: configuration file /c test is successful\n'), '/usr/sbin/php-fpm8.2', '/c')
+    assert ok and 'successful' in message
+    ok, message = check_fpm_config(lambda argv: (78, '', ''), '/usr/sbin/php-fpm8.2', '/nonexistent/php-fpm.conf')
+    assert not ok and message == 'exited 78 without a message', message
+
+
+def test_an_unknown_binary_is_refused_without_running_anything(tmp_path):
+    ran = []
+    with pytest.raises(ServiceError, match='binary of the master running /etc/php/8.2/fpm/php-fpm.conf is unknown'):
+        act(lambda argv: ran.append(argv) or (0, '', ''), '/etc/php/8.2/fpm/php-fpm.conf', 'reload', 1000,
+            root=sysv_host(tmp_path, PIDFILE_ONLY), binary=None)
+    assert ran == []
 
 
 def test_restart_collateral_names_the_command_script_and_masters(tmp_path):
