@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Copyright: (c) 2026, phpops.opcache contributors
-"""Unit tests for plugins/module_utils/ini_quarantine.py, on Debian-like trees under a ``root`` prefix."""
+"""Unit tests for plugins/module_utils/quarantine/, on Debian-like trees under a ``root`` prefix."""
 
 from __future__ import annotations
 
@@ -13,19 +13,11 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain
-from ansible_collections.phpops.opcache.plugins.module_utils.ini_quarantine import (
-    QuarantineError,
-    apply_plan,
-    check_settings,
-    free_disabled_name,
-    merge_settings,
-    plan,
-    plan_changes,
-    plan_diff,
-    plan_restore,
-    render_value,
-    restore,
-)
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.apply import apply_plan
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.plan import Request, plan, plan_changes, plan_diff
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.restore import plan_restore, restore
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.settings import check_settings, merge_settings, render_value
+from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.store import QuarantineError, free_disabled_name
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
 from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import discover
 
@@ -89,7 +81,7 @@ def make_plan(root, **params):
     fs = HostFS(root)
     options = {'settings': PRODUCTION, 'profile': 'production', 'sapis': ['fpm']}
     options.update(params)
-    return fs, plan(fs, None, options, discover(fs, None))
+    return fs, plan(fs, Request(**options), discover(fs, None))
 
 
 def effective(root, sapi='fpm'):
@@ -155,10 +147,11 @@ def test_merge_settings_precedence_and_null_removes():
 
 # -- planning -------------------------------------------------------------------------------------
 
-def test_plan_on_the_seed_only_reports_earlier_files(tree):
-    """The incident's files all sort before zz-phpops-opcache.ini: they lose, so they are only reported."""
+def test_scope_later_on_the_seed_only_reports_earlier_files(tree):
+    """scope=later (the behaviour before one owner): the incident's files all sort before zz-phpops-opcache.ini,
+    they lose, so they are only reported."""
     before = snapshot(tree)
-    dummy, the_plan = make_plan(tree)
+    dummy, the_plan = make_plan(tree, scope='later')
     assert snapshot(tree) == before, 'planning must not write'
     assert the_plan['renames'] == []
     assert [(e['file'].rsplit('/', 1)[1], e['line'], e['directive']) for e in the_plan['earlier']] == [
@@ -177,11 +170,11 @@ def test_plan_on_the_seed_only_reports_earlier_files(tree):
     assert plan_changes(the_plan)
 
 
-def test_plan_renames_files_that_load_later(tree):
+def test_scope_later_renames_files_that_load_later(tree):
     _write(tree, CONF_D + '/zzz-legacy-opcache.ini', 'opcache.validate_timestamps=1\nopcache.enable=1\n')
     _write(tree, CONF_D + '/zz-phpops-opcache.ini.ini', 'opcache.memory_consumption=64\n')
     _write(tree, CONF_D + '/zzz-unrelated.ini', 'opcache.jit_debug=0\nmemory_limit=1G\n')
-    dummy, the_plan = make_plan(tree)
+    dummy, the_plan = make_plan(tree, scope='later')
     assert [(r['path'], r['to'], r['directives']) for r in the_plan['renames']] == [
         (CONF_D + '/zz-phpops-opcache.ini.ini', CONF_D + '/zz-phpops-opcache.ini.ini.DISABLED', ['opcache.memory_consumption']),
         (CONF_D + '/zzz-legacy-opcache.ini', CONF_D + '/zzz-legacy-opcache.ini.DISABLED', ['opcache.enable', 'opcache.validate_timestamps']),
@@ -191,10 +184,10 @@ def test_plan_renames_files_that_load_later(tree):
     assert CONF_D + '/zzz-legacy-opcache.ini (renamed to %s/zzz-legacy-opcache.ini.DISABLED)' % CONF_D in headers
 
 
-def test_apply_makes_the_managed_file_win_and_second_plan_is_empty(tree):
+def test_scope_later_apply_makes_the_managed_file_win_and_second_plan_is_empty(tree):
     _write(tree, CONF_D + '/zzz-legacy-opcache.ini', 'opcache.validate_timestamps=1\n')
     _write(tree, CONF_D + '/zzzz-more.ini', 'opcache.enable=0\nopcache.revalidate_freq=60\n')
-    fs, the_plan = make_plan(tree)
+    fs, the_plan = make_plan(tree, scope='later')
     apply_plan(fs, the_plan, MANIFEST, 'production')
     settings = effective(tree)
     for name in PRODUCTION:
@@ -204,7 +197,7 @@ def test_apply_makes_the_managed_file_win_and_second_plan_is_empty(tree):
     manifest = json.load(open(os.path.join(tree, MANIFEST.lstrip('/'))))
     renames = [e for e in manifest['entries'] if e['action'] == 'rename']
     assert len(renames) == 2 and all(len(e['sha256']) == 64 and e['time'] for e in renames)
-    dummy, again = make_plan(tree)
+    dummy, again = make_plan(tree, scope='later')
     assert not plan_changes(again)
 
 
@@ -217,13 +210,13 @@ def test_restore_puts_back_every_file_byte_identical(tree):
     assert snapshot(tree) != before
     dummy, development = make_plan(tree, settings=dict(PRODUCTION, **{'opcache.validate_timestamps': True}), profile='development')
     apply_plan(fs, development, MANIFEST, 'development')
-    assert restore(fs, MANIFEST, check_mode=True)
+    assert restore(fs, MANIFEST, check_mode=True)['actions']
     assert snapshot(tree) != before
-    actions = restore(fs, MANIFEST)
-    assert len(actions) == 3
+    actions = restore(fs, MANIFEST)['actions']
+    assert sorted(a['action'] for a in actions) == ['remove'] + ['rename'] * 6, 'the 4 incident files, the 2 later ones, the managed file'
     assert snapshot(tree) == before
     assert not os.path.exists(os.path.join(tree, MANIFEST.lstrip('/')))
-    assert restore(fs, MANIFEST) == []
+    assert restore(fs, MANIFEST)['actions'] == []
 
 
 def test_disabled_name_taken_is_never_overwritten(tree):
@@ -268,11 +261,13 @@ def test_debian_module_link_is_recorded_disabled_by_admin_and_restored(tree):
     assert not os.path.exists(os.path.join(state, 'disabled_by_admin/tuning'))
 
 
-def test_mixed_file_fails_by_default_naming_file_lines_and_options(tree):
+@pytest.mark.parametrize('options', [{'scope': 'later'}, {'conflict_policy': 'fail'}])
+def test_mixed_file_fails_with_policy_fail_naming_file_lines_and_options(tree, options):
+    """scope=later keeps the old default (fail); scope=all fails too when asked to."""
     _write(tree, CONF_D + '/zzz-mixed.ini', '; tuning\nmemory_limit = 512M\nopcache.validate_timestamps = 1\nextension=redis.so\n')
     before = snapshot(tree)
     with pytest.raises(QuarantineError) as error:
-        make_plan(tree)
+        make_plan(tree, **options)
     message = str(error.value)
     assert CONF_D + '/zzz-mixed.ini' in message
     assert 'opcache.validate_timestamps (line 3)' in message
@@ -329,7 +324,7 @@ def test_restore_refuses_when_original_came_back(tree):
     fs, the_plan = make_plan(tree)
     apply_plan(fs, the_plan, MANIFEST)
     _write(tree, CONF_D + '/zzz-opcache.ini', 'opcache.memory_consumption=64\n')
-    dummy, actions, problems = plan_restore(fs, MANIFEST)
+    dummy, actions, problems, notes = plan_restore(fs, MANIFEST)
     assert any('zzz-opcache.ini exists again' in p for p in problems)
     state = snapshot(tree)
     with pytest.raises(QuarantineError):
