@@ -110,7 +110,7 @@ def _run(argv):
 
 def test_stock_debian_host_has_no_noise():
     _stock_debian_or_fail()
-    report = build_report(HostFS('/'), _run, families=['debian'])
+    report = build_report(HostFS('/'), _run, families=['debian']).as_dict()
     installation = [i for i in report['installations'] if i['id'] == 'debian:/etc/php/8.2']
     assert installation and sorted(installation[0]['sapis']) == ['cli', 'fpm'], report['installations']
     assert installation[0]['sapis']['fpm']['settings']['opcache.jit']['value'] == '', 'Debian ships opcache.jit=off, unquoted'
