@@ -144,7 +144,21 @@ def effective_findings(inst_id, version, sapi_name, values, origins, pools_info)
                 'purge the file cache on deploy' % (values['opcache.file_cache'], origins.get('opcache.file_cache')),
                 [origins.get('opcache.file_cache'), origins.get('opcache.validate_timestamps')], directive='opcache.file_cache')
     found.extend(_jit_rewrite_findings(inst_id, version, sapi_name, values, origins, pools_info))
+    chain_validates = php_bool(values.get('opcache.validate_timestamps'))
     for pool in pools_info:
+        override = pool['overrides'].get('opcache.validate_timestamps')
+        if chain_validates and override is not None and not php_bool(override['value']):
+            # the files say on, the pool says off: an audit of the files alone would miss it
+            where = evidence(override['file'], override['line'])
+            add('OPC_VALIDATE_TIMESTAMPS_OFF', WARNING,
+                'pool %s turns opcache.validate_timestamps off with %s (%s): changed PHP files this pool serves are never picked up '
+                'until the cache is reset or the service reloaded' % (pool['name'], override['kind'], where),
+                [where], pool['name'], 'opcache.validate_timestamps')
+            if values.get('opcache.file_cache'):
+                add('OPC_FILE_CACHE_NO_VALIDATION', CRITICAL,
+                    'opcache.file_cache=%s (%s) with validate_timestamps off in pool %s: stale bytecode survives opcache_reset(), reload and '
+                    'restart; purge the file cache on deploy' % (values['opcache.file_cache'], origins.get('opcache.file_cache'), pool['name']),
+                    [origins.get('opcache.file_cache'), where], pool['name'], 'opcache.file_cache')
         for key, override in sorted(pool['overrides'].items()):
             if key in STARTUP_ONLY:
                 add('OPC_POOL_STARTUP_ONLY', WARNING,

@@ -363,6 +363,37 @@ def test_pool_validate_timestamps_mixed(per_pool, fires):
     assert found == (expected if fires else [])
 
 
+def pool_vt_off(name, kind, line):
+    where = '/etc/php/8.2/fpm/pool.d/%s.conf:%d' % (name, line)
+    return finding('OPC_VALIDATE_TIMESTAMPS_OFF', WARNING,
+                   'pool %s turns opcache.validate_timestamps off with %s (%s): changed PHP files this pool serves are never picked up '
+                   'until the cache is reset or the service reloaded' % (name, kind, where), [where], pool=name, directive='opcache.validate_timestamps')
+
+
+@pytest.mark.parametrize('chain, pools, expected', [
+    # the files validate, one pool turns it off: named with the pool's line
+    ('1', [pool('www', {'opcache.validate_timestamps': ('0', 'php_admin_value', 491)}), pool('api')], [pool_vt_off('www', 'php_admin_value', 491)]),
+    ('1', [pool('www', {'opcache.validate_timestamps': ('off', 'php_admin_flag', 9)})], [pool_vt_off('www', 'php_admin_flag', 9)]),
+    ('1', [pool('www', {'opcache.validate_timestamps': ('1', 'php_value', 9)})], []),                # the pool keeps it on
+    ('0', [pool('www', {'opcache.validate_timestamps': ('0', 'php_value', 9)})], 'chain only'),     # the chain's finding says it once
+])
+def test_pool_turning_validation_off(chain, pools, expected):
+    found = [f for f in effective(validate_timestamps=(chain, '/v.ini:3'), pools=pools) if f['code'] == 'OPC_VALIDATE_TIMESTAMPS_OFF']
+    if expected == 'chain only':
+        assert [f['pool'] for f in found] == [None]
+    else:
+        assert found == expected
+
+
+def test_pool_turning_validation_off_with_a_file_cache_is_critical():
+    pools = [pool('www', {'opcache.validate_timestamps': ('0', 'php_admin_value', 7)})]
+    found = effective(validate_timestamps=('1', '/v.ini:3'), file_cache=('/var/cache/op', '/c.ini:2'), pools=pools)
+    assert [f for f in found if f['code'] == 'OPC_FILE_CACHE_NO_VALIDATION'] == [finding(
+        'OPC_FILE_CACHE_NO_VALIDATION', CRITICAL,
+        'opcache.file_cache=/var/cache/op (/c.ini:2) with validate_timestamps off in pool www: stale bytecode survives opcache_reset(), reload and '
+        'restart; purge the file cache on deploy', ['/c.ini:2', '/etc/php/8.2/fpm/pool.d/www.conf:7'], pool='www', directive='opcache.file_cache')]
+
+
 # --- cross_sapi_findings ------------------------------------------------------------------------
 
 def sapi_values(**changed):
