@@ -17,45 +17,6 @@ options:
         paths inside the tree (without the prefix). Use it for container images, chroots and tests.
     type: path
     default: /
-  installations:
-    description:
-      - Analyse these installations instead of discovering them.
-      - Each item names a PHP binary whose compiled-in paths are used, or a main ini file and scan directories.
-    type: list
-    elements: dict
-    suboptions:
-      binary:
-        description:
-          - A C(php) or C(php-fpm) binary; its version and compiled-in configuration paths are used.
-        type: path
-      php_ini:
-        description:
-          - The main ini file. An empty string means none (as with C(php -n) for the main file only).
-        type: path
-      scan_dirs:
-        description:
-          - Scan directories, in order, like the elements of E(PHP_INI_SCAN_DIR).
-        type: list
-        elements: path
-      sapi:
-        description:
-          - The SAPI name to report this installation under.
-        type: str
-        default: cli
-      fpm_conf:
-        description:
-          - The C(php-fpm.conf) to read pools from (with O(installations[].sapi=fpm)).
-        type: path
-      version:
-        description:
-          - The PHP version, when no binary tells it (decides defaults and which directives exist).
-        type: str
-  families:
-    description:
-      - Only report installations of these layout families.
-    type: list
-    elements: str
-    choices: [debian, rhel, remi, alpine, arch, docker]
   versions:
     description:
       - Only report installations of these PHP versions, and with O(live) only their PHP-FPM masters.
@@ -122,4 +83,48 @@ options:
     type: float
     default: 5.0
     aliases: [live_timeout]
+'''
+
+    # Which installations to analyse: also used by opcache_diagnose, which takes none of the other options.
+    INSTALLATIONS = r'''
+options:
+  installations:
+    description:
+      - Analyse these installations instead of discovering them.
+      - Each item names a PHP binary whose compiled-in paths are used, or a main ini file and scan directories.
+    type: list
+    elements: dict
+    suboptions:
+      binary:
+        description:
+          - A C(php) or C(php-fpm) binary; its version and compiled-in configuration paths are used.
+        type: path
+      php_ini:
+        description:
+          - The main ini file. An empty string means none (as with C(php -n) for the main file only).
+        type: path
+      scan_dirs:
+        description:
+          - Scan directories, in order, like the elements of E(PHP_INI_SCAN_DIR).
+        type: list
+        elements: path
+      sapi:
+        description:
+          - The SAPI name to report this installation under.
+        type: str
+        default: cli
+      fpm_conf:
+        description:
+          - The C(php-fpm.conf) to read pools from (with O(installations[].sapi=fpm)).
+        type: path
+      version:
+        description:
+          - The PHP version, when no binary tells it (decides defaults and which directives exist).
+        type: str
+  families:
+    description:
+      - Only report installations of these layout families.
+    type: list
+    elements: str
+    choices: [debian, rhel, remi, alpine, arch, docker]
 '''

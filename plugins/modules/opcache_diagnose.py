@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - phpops.opcache.attributes
   - phpops.opcache.attributes.info_module
+  - phpops.opcache.opcache_target.installations
 options:
   changed_files:
     description:
@@ -77,44 +78,6 @@ options:
       - The Apache main configuration file; default the first of C(/etc/apache2/apache2.conf), C(/etc/httpd/conf/httpd.conf)
         and C(/etc/apache2/httpd.conf) that exists.
     type: path
-  installations:
-    description:
-      - Analyse these installations instead of discovering them, as in M(phpops.opcache.opcache_info).
-    type: list
-    elements: dict
-    suboptions:
-      binary:
-        description:
-          - A C(php) or C(php-fpm) binary; its version and compiled-in configuration paths are used.
-        type: path
-      php_ini:
-        description:
-          - The main ini file.
-        type: path
-      scan_dirs:
-        description:
-          - Scan directories, in order.
-        type: list
-        elements: path
-      sapi:
-        description:
-          - The SAPI name of this installation.
-        type: str
-        default: cli
-      fpm_conf:
-        description:
-          - The C(php-fpm.conf) to read pools from (with O(installations[].sapi=fpm)).
-        type: path
-      version:
-        description:
-          - The PHP version, when no binary tells it.
-        type: str
-  families:
-    description:
-      - Only consider installations of these layout families.
-    type: list
-    elements: str
-    choices: [debian, rhel, remi, alpine, arch, docker]
   environment:
     description:
       - Environment variables that C(${NAME}) references in ini files resolve to, as the PHP service sees them.

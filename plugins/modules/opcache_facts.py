@@ -17,6 +17,7 @@ author:
   - phpops.opcache maintainers (@phpops)
 extends_documentation_fragment:
   - phpops.opcache.opcache_target
+  - phpops.opcache.opcache_target.installations
   - phpops.opcache.attributes
   - phpops.opcache.attributes.info_module
   - phpops.opcache.attributes.facts
