@@ -98,7 +98,7 @@ def main():
     print('the collection on a fleet: %d lab hosts over SSH, forks %s, medians of %d interleaved runs (after a warm-up round)'
           % (count, os.environ.get('ANSIBLE_FORKS', '10'), ROUNDS))
     for label, dummy_r, dummy_e in order:
-        print('  %-58s %8.2f s  [%s]' % ({'audit': 'ansible-playbook playbooks/audit.yml (live auto)', 'ping': 'ansible all -m ansible.builtin.ping',
+        print('  %-66s %8.2f s  [%s]' % ({'audit': 'ansible-playbook playbooks/audit.yml (live auto)', 'ping': 'ansible all -m ansible.builtin.ping',
                                           'setup+opcache_facts': 'gather_facts: ' + FACTS, 'setup': 'gather_facts: ' + SETUP}[label],
                                          median[label], ' '.join('%.2f' % t for t in times[label])))
     print('  audit / ping        %.2f (goal <= 1.5)' % (median['audit'] / median['ping']))

@@ -94,13 +94,15 @@ def measure(pools, files):
         for index in range(pools):
             fpm.add_pool('pool%02d' % index, os.path.join(fpm.dir, 'pool%02d.sock' % index), user=user, group=group)
         fpm.start(timeout=60)
+        # right after the start, a worker just forked still carries the master's title ("php-fpm:
+        # master process (conf)") until it renames itself: wait until one master remains
         masters = []
-        deadline = time.monotonic() + 15
-        while not masters and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while len(masters) != 1 and time.monotonic() < deadline:
             masters = [m for m in find_fpm_masters() if m.config == fpm.conf]
-            time.sleep(0 if masters else 0.2)
-        if not masters:
-            sys.exit('the private php-fpm master (%s) is not in /proc' % fpm.conf)
+            time.sleep(0 if len(masters) == 1 else 0.2)
+        if len(masters) != 1:
+            sys.exit('the private php-fpm master (%s): %d processes with its title in /proc' % (fpm.conf, len(masters)))
         fs = HostFS('/')
         explicit = [{'php_ini': fpm.ini, 'scan_dirs': [fpm.scan_dir], 'sapi': 'fpm', 'fpm_conf': fpm.conf, 'version': PHP_VERSION, 'binary': None}]
         disk, live, module, answered = [], [], [], set()
@@ -115,7 +117,8 @@ def measure(pools, files):
             module.append(module_run(explicit))
             answered.add(sum(1 for m in result['masters'] for p in m['pools'] if p['ok']))
         if answered != {pools}:
-            sys.exit('%d pool(s), %d ini files: the live view answered %s pool(s): %s' % (pools, files, sorted(answered), result))
+            sys.exit('%d pool(s), %d ini files: the live view answered %s pool(s): %s'
+                     % (pools, files, sorted(answered), [p['error'] for m in result['masters'] for p in m['pools'] if not p['ok']][:5]))
         return statistics.median(disk[1:]), statistics.median(live[1:]), statistics.median(module[1:])
     finally:
         fpm.cleanup()
