@@ -73,7 +73,8 @@ def module_run(explicit):
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
         json.dump({'ANSIBLE_MODULE_ARGS': {'installations': explicit, 'live': 'false'}}, handle)
     try:
-        code = 'import sys; sys.argv = ["m", %r]; from ansible_collections.phpops.opcache.plugins.modules import opcache_info; opcache_info.main()' % handle.name
+        code = ('import sys; sys.argv = ["m", %r]; from ansible_collections.phpops.opcache.plugins.modules import opcache_info; '
+                'opcache_info.main()' % handle.name)
         started = time.perf_counter()
         done = subprocess.run([PYTHON, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
         elapsed = time.perf_counter() - started
