@@ -465,8 +465,10 @@ def check_file_cache(targets, facts, result):
                  'set for %s' % ', '.join(sorted(set(_label(t) for t in hits))) if hits else 'opcache.file_cache is not set')
 
 
-def _running(value):
-    return "PHP's default (no file set it when the master started)" if value is None else repr(value)
+def _running(value, origin=None):
+    if value is None or origin == 'default':
+        return "PHP's default%s (no file set it when the master started)" % ('' if value is None else ' %r' % (value,))
+    return repr(value)
 
 
 def check_reload(targets, facts, result):
@@ -489,7 +491,7 @@ def check_reload(targets, facts, result):
         score = 0
         for item in master.get('drift') or []:
             evidence.append('%s: %s=%r on disk, but master %s runs %s' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
-                                                                          _running(item.get('running'))))
+                                                                          _running(item.get('running'), item.get('running_origin'))))
             score = max(score, 90 if item['directive'] in FRESHNESS else 65)
         for pool in master.get('pools') or []:
             for item in pool.get('drift') or []:

@@ -141,10 +141,30 @@ live:
       C(status) (memory, interned strings, statistics with C(start_time), C(last_restart_time), C(manual_restarts),
       C(restart_pending), C(cache_full), JIT), C(restart_pending_for) (when a restart was pending, the status is read again
       a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
-      from the running one),
-      C(stale_scripts) (with O(verify_paths)), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
+      from the running one, each with C(directive), C(running) and C(disk), the value in effect on each side with the default filled
+      in when the files do not set it, C(running_origin) and C(disk_origin) (V(ini) or V(default)), C(evidence)),
+      C(stale_scripts) (with O(verify_paths); C(checked), C(count) and C(examples) of cached scripts that run older code
+      than their file, each with C(path), C(mtime), C(ctime), C(cached_timestamp) (the mtime OPcache recorded when it
+      compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep the
+      build's mtime (rsync -a, tar, cp -p) are found by the file's ctime; C(inconclusive) and C(inconclusive_examples),
+      scripts replaced after the cache started whose compile time cannot be told, and C(conclusive), false then),
+      C(capacity) (C(memory), C(interned_strings) and C(keys), each with C(configured), C(used) and C(used_percent);
+      C(hit_rate), C(oom_restarts), C(hash_restarts) and C(near_limit), one entry per resource at 90% or more, or with
+      restarts, with C(code), C(directive), C(configured) and C(suggested), the value to raise it to),
+      C(releases) (for each root of O(verify_paths) that is a symlink into a directory of releases, C(current -> releases/N);
+      C(root), C(current), C(releases_dir), C(releases) with C(name), C(current), C(scripts) and C(memory) (bytes) cached
+      per release, and C(old_releases), C(old_scripts) and C(old_memory) held by releases no longer current; null
+      without such a root), C(preload) (C(script) and C(user), C(opcache.preload) and C(opcache.preload_user) of the
+      master, C(memory), C(functions) and C(classes) (counts) and C(scripts) preloaded, C(changed) (preloaded files
+      modified or removed since the master preloaded, each with C(file) and C(mtime)) and C(in_release) (the releases
+      directory of a O(verify_paths) root the preload script lies in, else null)), C(jit) (C(mode) and
+      C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
+      C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
+      loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
       and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
-      (V(ini), V(default), V(php_value), V(php_admin_value), V(runtime)) and C(access).
+      (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value), V(php_admin_flag), V(runtime) for C(ini_set()),
+      C(.user.ini) or a C([PATH=]) section), C(file) and C(line) (the pool file line of a pool origin, else null),
+      C(access), C(global_value) and C(cfg_value).
     - C(not_running) lists FPM installations without a running master.
   returned: when the live view ran
   type: dict

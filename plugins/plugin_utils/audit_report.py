@@ -78,6 +78,14 @@ FIXES = {
     'LIVE_STALE_SCRIPTS': 'Reset OPcache with proof (phpops.opcache.opcache_reset; purge opcache.file_cache too).',
     'LIVE_RESTART_STOPS_OTHER_MASTERS': 'Reload instead of restart, or give the other master a binary or service of its own.',
     'LIVE_PROBE_FAILED': 'Allow the probe (the message names the blocking setting), or start PHP-FPM to see what it runs.',
+    'LIVE_STALE_INCONCLUSIVE': 'Reset OPcache with proof (phpops.opcache.opcache_reset): whether the replaced scripts run old code cannot be told.',
+    'LIVE_MEMORY_NEAR_LIMIT': 'Raise opcache.memory_consumption to the value the message gives, then restart PHP-FPM.',
+    'LIVE_INTERNED_STRINGS_NEAR_LIMIT': 'Raise opcache.interned_strings_buffer to the value the message gives, then restart PHP-FPM.',
+    'LIVE_KEYS_NEAR_LIMIT': 'Raise opcache.max_accelerated_files to the value the message gives, then restart PHP-FPM.',
+    'LIVE_OLD_RELEASES_CACHED': 'Reset OPcache after each deploy (phpops.opcache.opcache_reset): old releases are not wasted memory.',
+    'LIVE_PRELOAD_CHANGED': 'Restart (or reload) PHP-FPM: opcache_reset() does not refresh preloaded scripts.',
+    'LIVE_PRELOAD_IN_RELEASE': 'Restart PHP-FPM on each deploy, or preload from outside the releases directory.',
+    'LIVE_JIT_DISABLED': 'Unload the extension that hooks the executor (Xdebug, pcov, APM) from production, or set opcache.jit=disable.',
 }
 
 STATUS_TEXT = {

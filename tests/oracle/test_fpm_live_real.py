@@ -153,7 +153,8 @@ def test_pool_values_and_origins(base_report):
     pools = _pools(base_report['masters'][0])
     live, frozen, pv = pools['live'], pools['frozen'], pools['pv']
     assert live['ok'] and frozen['ok'] and pv['ok'], (live['error'], frozen['error'], pv['error'])
-    assert live['settings']['opcache.validate_timestamps'] == {'value': '1', 'origin': 'default', 'access': 7, 'global_value': '1', 'cfg_value': None}
+    assert live['settings']['opcache.validate_timestamps'] == {'value': '1', 'origin': 'default', 'access': 7, 'global_value': '1',
+                                                               'cfg_value': None, 'file': None, 'line': None}
     vt = frozen['settings']['opcache.validate_timestamps']
     assert (vt['value'], vt['origin'], vt['access']) == ('0', 'php_admin_value', 4)
     rf = pv['settings']['opcache.revalidate_freq']
@@ -240,8 +241,10 @@ def test_ini_edit_without_reload_is_drift(env):
         _write(ini, original)
         os.rename(extra + '.disabled', extra)
     running = report['masters'][0]
-    assert {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96', 'evidence': ini + ':4'} in running['drift']
-    assert {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None, 'evidence': 'removed from the ini files'} in running['drift']
+    assert {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96', 'running_origin': 'ini', 'disk_origin': 'ini',
+            'evidence': ini + ':4'} in running['drift']
+    assert {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': '10000', 'running_origin': 'ini', 'disk_origin': 'default',
+            'evidence': 'removed from the ini files (the default applies)'} in running['drift']
     assert running['fileset_differs']['only_running'] == [extra]
     codes = set(f['code'] for f in report['findings'])
     assert {'LIVE_DRIFT', 'LIVE_INI_CHANGED_AFTER_START', 'LIVE_FILESET_DIFFERS'} <= codes

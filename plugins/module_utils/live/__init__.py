@@ -8,5 +8,7 @@
 ``hold``     what only the invalidation adds to the probe: hold the request, invalidate, reset
 ``drift``    pure comparisons of live values with the disk (origin, drift)
 ``stale``    cached scripts and file cache entries older than their source
+``runtime``  what runs vs what is configured: capacity (memory, interned strings, key slots), JIT
+``releases`` current -> releases/N roots: the cache each release holds; preloading
 ``report``   the ``live`` part of the opcache_info result, with its findings
 """

@@ -81,6 +81,7 @@ $r = array(
     'loaded_file' => php_ini_loaded_file(),
     'scanned_files' => array(),
     'opcache_loaded' => extension_loaded('Zend OPcache'),
+    'extensions' => array_merge(get_loaded_extensions(), get_loaded_extensions(true)),
     'ini' => array(),
     'other_ini' => array(),
     'status' => null,
@@ -145,7 +146,8 @@ _PROBE_STATUS = r'''if (!function_exists('opcache_get_status')) {
                     if (count($list) < $limit) {
                         $list[] = array($path, isset($info['timestamp']) ? $info['timestamp'] : null,
                             isset($info['last_used_timestamp']) ? $info['last_used_timestamp'] : null,
-                            isset($info['hits']) ? $info['hits'] : null);
+                            isset($info['hits']) ? $info['hits'] : null,
+                            isset($info['memory_consumption']) ? $info['memory_consumption'] : null);
                     }
                 }
                 $r['scripts'] = array('matched' => $n, 'list' => $list, 'absent' => false);

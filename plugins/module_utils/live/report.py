@@ -8,10 +8,11 @@ would not start), with findings.
 ``live_report(fs, report, ...)`` returns ``{'masters': [...], 'not_running': [...], 'findings':
 [Finding.as_dict()...], 'skipped': None|str}``; every master is a dict with ``pid, config, binary,
 start_time, config_loaded_time, installation, version, php_ini_loaded_file, php_ini_scanned_files,
-status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test``; every pool
+status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test, capacity, jit, releases, preload``
+(see live.runtime and live.releases); every pool
 ``{name, listen, user, group, chroot, ok, error, worker_pid, worker_uid, settings: {directive:
-{value, origin, access, global_value, cfg_value}}, drift[]}``. ``origin`` is ``php_admin_value``
-(admin-locked in the pool), ``php_value`` (pool php_value/php_flag), ``runtime`` (local differs
+{value, origin, access, global_value, cfg_value, file, line}}, drift[]}``. ``origin`` is the pool line's kind
+(``php_value``, ``php_flag``, ``php_admin_value``, ``php_admin_flag``, with its ``file`` and ``line``), ``runtime`` (local differs
 from global: .user.ini, [PATH=]/[HOST=] section or ini_set), ``ini`` (file chain, ``get_cfg_var``
 has it) or ``default``.
 """
@@ -30,6 +31,8 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import In
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, preload_view, release_roots
+from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
 
@@ -87,7 +90,8 @@ def _master_report(fs, master, report, options, findings):
         'start_time': master.start_time, 'config_loaded_time': master.start_time, 'installation': inst_id,
         'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
         'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
-        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None,
+        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None, 'capacity': None,
+        'releases': None, 'preload': None,
     }
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
@@ -119,7 +123,9 @@ def _master_report(fs, master, report, options, findings):
         entry['warnings'] = site['warnings']
         entry['worker_pid'] = data.get('pid')
         entry['worker_uid'] = proc_uid(options.proc, data.get('pid')) if data.get('pid') else None
-        entry['settings'] = pool_settings(data, table)
+        if version is None and data.get('php_version'):
+            table = directives_for(data['php_version'])  # the defaults of the PHP that runs
+        entry['settings'] = pool_settings(data, table, spec.overrides)
         entry['open_basedir'] = (data.get('other_ini') or {}).get('open_basedir', {}).get('local')
         if data.get('status_error') == 'false':
             restrict = (entry['settings'].get('opcache.restrict_api') or {}).get('value')
@@ -156,9 +162,12 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     result['probe_pool'] = spec.name
     result['status_error'] = entry['status_error']
     paths = options.verify_paths
+    roots = release_roots(paths, spec.chroot)
+    # OPcache lists scripts by resolved path: a current -> releases/N root is asked for all releases
+    asked = _unique(paths + [r['releases_dir'].rstrip('/') + '/' for r in roots])
     if paths and master_data.get('status') is not None:
         try:
-            scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': paths, 'limit': MAX_SCRIPTS}, options.timeout)
+            scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': asked, 'limit': MAX_SCRIPTS}, options.timeout)
             master_data['scripts'] = scripts_data.get('scripts')
         except (LiveError, OSError, IOError) as error:
             result['status_error'] = 'the cached script list could not be read through pool %s: %s' % (spec.name, error)
@@ -187,8 +196,55 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
     table = directives_for(version if version is not None else result['version'])
     _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
     _status_findings(result, master_data, table, findings, inst_id)
+    _runtime(result, entry, master_data, findings, inst_id)
+    _preload(result, entry, master_data, roots, findings, inst_id)
     if paths:
+        _releases(result, master_data, roots, findings, inst_id)
+        if roots and isinstance(master_data.get('scripts'), dict):
+            # stale code is what the roots serve: the current release, not the old ones kept on disk
+            served = tuple(paths + [r['current'].rstrip('/') + '/' for r in roots])
+            listed = master_data['scripts']
+            kept = [e for e in listed['list'] if e[0].startswith(served)]
+            master_data['scripts'] = dict(listed, list=kept, matched=listed['matched'] - (len(listed['list']) - len(kept)))
         _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
+
+
+def _preload(result, entry, data, roots, findings, inst_id):
+    if data.get('status') is None:
+        return
+    preload = result['preload'] = preload_view(entry['settings'], (data.get('status') or {}).get('preload_statistics'), roots,
+                                               (result['config_loaded_time'] or 0) + START_TIME_SLACK, file_mtime)
+    if preload['changed']:
+        findings.append(_finding('LIVE_PRELOAD_CHANGED', 'warning',
+                                 'php-fpm master %d preloaded %s at its start; changed on disk since: %s. opcache_reset() does not drop '
+                                 'preloaded scripts: restart (or reload) php-fpm to preload the new code'
+                                 % (result['pid'], preload['script'], ', '.join(c['file'] for c in preload['changed'][:5])),
+                                 [c['file'] for c in preload['changed']], inst_id, None, 'opcache.preload'))
+    if preload['in_release']:
+        findings.append(_finding('LIVE_PRELOAD_IN_RELEASE', 'warning',
+                                 'opcache.preload=%s of php-fpm master %d lies in the releases directory %s: the master keeps the release it '
+                                 'preloaded at its start whatever current points to later, until php-fpm restarts; restart php-fpm on '
+                                 'each deploy, or preload from outside the releases' % (preload['script'], result['pid'], preload['in_release']),
+                                 [preload['script']], inst_id, None, 'opcache.preload'))
+
+
+def _releases(result, data, roots, findings, inst_id):
+    scripts = data.get('scripts')
+    if not roots or not isinstance(scripts, dict):
+        return
+    result['releases'] = group_by_release(scripts['list'], roots)
+    wasted_limit = ((data.get('ini') or {}).get('opcache.max_wasted_percentage') or {}).get('local') or '5'
+    for view in result['releases']:
+        if not view['old_scripts']:
+            continue
+        findings.append(_finding('LIVE_OLD_RELEASES_CACHED', 'warning',
+                                 'php-fpm master %d still holds %d script(s), %.1f MB, of release(s) %s under %s that %s no longer current '
+                                 '(%s -> %s): an OPcache reset is due after each deploy. opcache.max_wasted_percentage=%s will not free them: '
+                                 'the old copies are valid entries under other paths, not wasted memory, so only a full cache restarts it'
+                                 % (result['pid'], view['old_scripts'], view['old_memory'] / 1048576.0, ', '.join(view['old_releases']),
+                                    view['releases_dir'], 'is' if len(view['old_releases']) == 1 else 'are', view['root'], view['current'],
+                                    wasted_limit),
+                                 [view['root'], view['releases_dir']], inst_id))
 
 
 def _changed_after(paths, loaded):
@@ -236,10 +292,11 @@ def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, ins
     disk = _disk_chain(fs, master, data, sapi, result['version'])
     running_cfg = dict((k, v.get('cfg')) for k, v in (data.get('ini') or {}).items())
     disk_values = dict((k, a.value) for k, a in disk.settings.items() if k.startswith('opcache.'))
-    result['drift'] = chain_drift(running_cfg, disk_values, table)
+    live_values = dict((k, v.get('global')) for k, v in (data.get('ini') or {}).items())
+    result['drift'] = chain_drift(running_cfg, disk_values, table, live_values)
     for item in result['drift']:
         assignment = disk.settings.get(item['directive'])
-        where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files'
+        where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files (the default applies)'
         item['evidence'] = where
         findings.append(_finding('LIVE_DRIFT', 'warning', 'php-fpm master %d (%s) runs %s=%r but the ini files now give %r (%s): reload php-fpm to apply'
                                  % (master.pid, master.config, item['directive'], item['running'], item['disk'], where),
@@ -296,6 +353,21 @@ def _status_findings(result, data, table, findings, inst_id):
                                  [result['config']], inst_id))
 
 
+def _runtime(result, entry, data, findings, inst_id):
+    """Capacity and JIT of the master, from its probing pool's status."""
+    if data.get('status') is None:
+        return
+    capacity = result['capacity'] = capacity_view(data['status'], entry['settings'])
+    for item in capacity['near_limit']:
+        findings.append(_finding(item['code'], 'warning', 'php-fpm master %d: %s' % (result['pid'], item['message']), [result['config']],
+                                 inst_id, None, item['directive']))
+    jit = result['jit'] = jit_view(entry['settings'], (data.get('status') or {}).get('jit'), data.get('extensions') or ())
+    if jit['state'] == 'disabled':
+        findings.append(_finding('LIVE_JIT_DISABLED', 'warning', 'php-fpm master %d is configured for JIT (opcache.jit=%s, opcache.jit_buffer_size=%d) '
+                                 'but it does not run: %s' % (result['pid'], jit['mode'], jit['buffer_size_configured'], jit['reason']),
+                                 [result['config']], inst_id, None, 'opcache.jit'))
+
+
 def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
     scripts = data.get('scripts')
     stats = (result['status'] or {}).get('statistics') or {}
@@ -305,6 +377,7 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
         return
     stale = stale_scripts(scripts['list'], cache_time, chroot, max_examples)
     stale['checked'] = scripts['matched']
+    stale['conclusive'] = not stale['inconclusive']
     stale['truncated'] = scripts['matched'] > len(scripts['list'])
     if scripts.get('absent'):
         stale['error'] = 'the script list is absent (a restart is pending or OPcache is disabled)'
@@ -320,6 +393,13 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                                      ' and the file cache holds stale entries' if (stale['file_cache'] or {}).get('count') else '',
                                      ' and purge opcache.file_cache' if file_cache else ''),
                                  examples[:max_examples], inst_id))
+    if stale['inconclusive']:
+        unsure = [e['path'] for e in stale['inconclusive_examples']]
+        findings.append(_finding('LIVE_STALE_INCONCLUSIVE', 'warning',
+                                 'php-fpm master %d: %d cached script(s) were replaced after the cache started (e.g. %s) and OPcache reports '
+                                 'no timestamp for them (opcache.validate_timestamps and opcache.file_update_protection were off in the pool '
+                                 'that compiled them): whether they run old code cannot be told (not "0 stale"); reset OPcache to be sure'
+                                 % (result['pid'], stale['inconclusive'], ', '.join(unsure[:3])), unsure, inst_id))
 
 
 def _restart_collateral_findings(masters, report):

@@ -17,34 +17,76 @@ def file_mtime(path):
         return None
 
 
+def _times(path):
+    """(mtime, ctime) of a file, or (None, None) when it is gone or unreadable."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None, None
+    return info.st_mtime, info.st_ctime
+
+
+def judge_script(mtime, ctime, timestamp, last_used, cache_time):
+    """Whether one cached script is stale: ``(verdict, certain, reason)`` with verdict ``stale``,
+    ``fresh`` or ``inconclusive``.
+
+    ``timestamp``: the file's mtime OPcache recorded when it compiled the script (0/None when the
+    compiling pool had validate_timestamps and file_update_protection off, or when the probing pool
+    has validate_timestamps off). Deploys that keep the build's mtime (rsync -a, tar x, unzip, cp -p)
+    leave an mtime older than the cache, so the mtime alone cannot tell; the file's ctime can: any
+    write, rename or extraction sets it to the time of the deploy. A script whose file changed (ctime)
+    after the script was last used (``last_used``, whole seconds) was compiled before the change."""
+    changed_after_use = bool(last_used) and ctime is not None and int(ctime) > int(last_used)
+    if mtime is None:
+        return 'stale', True, 'file removed'
+    if timestamp:
+        if int(mtime) != int(timestamp):
+            return 'stale', True, 'file mtime %d differs from the cached timestamp %d' % (int(mtime), int(timestamp))
+        if changed_after_use:
+            return 'stale', False, ('file rewritten at %d (ctime), after the script was last used at %d, with the same mtime %d: '
+                                    'OPcache\'s own timestamp check will not see a new content' % (int(ctime), int(last_used), int(mtime)))
+        return 'fresh', True, None
+    if cache_time is not None and mtime > cache_time:
+        return 'stale', bool(last_used and mtime > last_used), 'file modified at %d, after the cache was (re)started at %d' % (int(mtime), int(cache_time))
+    if changed_after_use:
+        return 'stale', mtime > last_used, ('file replaced at %d (ctime), after the script was last used at %d; its mtime %d is older '
+                                            '(a deploy that keeps modification times: rsync -a, tar, unzip, cp -p)' % (int(ctime), int(last_used), int(mtime)))
+    if cache_time is not None and ctime is not None and int(ctime) >= int(cache_time):
+        return 'inconclusive', False, ('file replaced at %d (ctime), after the cache was (re)started at %d, and the script was last used at %s: '
+                                       'OPcache recorded no timestamp, so whether it was compiled before or after the change is unknown'
+                                       % (int(ctime), int(cache_time), int(last_used) if last_used else 'an unknown time'))
+    if cache_time is None:
+        return 'inconclusive', False, 'the cache start time is unknown'
+    return 'fresh', True, None
+
+
 def stale_scripts(scripts, cache_time, chroot=None, max_examples=10):
     """Cached scripts whose file changed after it was cached.
 
-    ``scripts``: ``[[path, timestamp|None, last_used_timestamp, hits], ...]`` from the probe. With a
-    timestamp (validate_timestamps on in the probing pool) a script is stale when the file's mtime
-    differs from it; without one (or 0: compiled with validate_timestamps and file_update_protection
-    off) when the file is newer than ``cache_time`` (max of start_time and last_restart_time).
-    ``certain`` is true when the file changed after the script was last used as well."""
+    ``scripts``: ``[[path, timestamp|None, last_used_timestamp, hits, memory_consumption], ...]`` from the probe;
+    ``cache_time``: max of start_time and last_restart_time. See ``judge_script``. Returns
+    ``{count, examples, inconclusive, inconclusive_examples}``; ``certain`` of an example is true when
+    the file's content surely changed after the script was compiled."""
     count = 0
     examples = []
-    for path, timestamp, last_used, _hits in scripts:
+    inconclusive = 0
+    inconclusive_examples = []
+    for entry in scripts:
+        path, timestamp, last_used = entry[:3]
         local = posixpath.join(chroot, path.lstrip('/')) if chroot else path
-        mtime = file_mtime(local)
-        if mtime is None:
-            reason, stale = 'file removed', True
-        elif timestamp:
-            stale = int(mtime) != int(timestamp)
-            reason = 'file mtime %d differs from the cached timestamp %d' % (int(mtime), int(timestamp))
-        else:
-            stale = cache_time is not None and mtime > cache_time
-            reason = 'file modified at %d, after the cache was (re)started at %d' % (int(mtime), int(cache_time or 0))
-        if not stale:
-            continue
-        count += 1
-        if len(examples) < max_examples:
-            examples.append({'path': path, 'mtime': mtime, 'cached_timestamp': timestamp or None, 'last_used': last_used,
-                             'certain': bool(mtime is None or (last_used and mtime > last_used) or timestamp), 'reason': reason})
-    return {'count': count, 'examples': examples}
+        mtime, ctime = _times(local)
+        verdict, certain, reason = judge_script(mtime, ctime, timestamp, last_used, cache_time)
+        example = {'path': path, 'mtime': mtime, 'ctime': ctime, 'cached_timestamp': timestamp or None, 'last_used': last_used,
+                   'certain': certain, 'reason': reason}
+        if verdict == 'stale':
+            count += 1
+            if len(examples) < max_examples:
+                examples.append(example)
+        elif verdict == 'inconclusive':
+            inconclusive += 1
+            if len(inconclusive_examples) < max_examples:
+                inconclusive_examples.append(example)
+    return {'count': count, 'examples': examples, 'inconclusive': inconclusive, 'inconclusive_examples': inconclusive_examples}
 
 
 def stale_file_cache(file_cache, paths, max_examples=10):

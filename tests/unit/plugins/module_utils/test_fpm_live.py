@@ -121,6 +121,35 @@ def test_classify_origin(local, glob, access, cfg, native, origin):
     assert live_drift.classify_origin(local, glob, access, cfg, native) == origin
 
 
+@pytest.mark.parametrize('local, access, cfg, native, override, default, vtype, origin', [
+    # issue 11: php_value over a directive the files do not set was "default"
+    ('7', 7, None, 'PHP_INI_ALL', ('php_value', '7', '/p.conf', 9), '2', 'int', 'php_value'),
+    ('7', 7, None, 'PHP_INI_ALL', None, '2', 'int', 'php_value'),            # the pool file no longer says it
+    ('2', 7, None, 'PHP_INI_ALL', None, '2', 'int', 'default'),
+    ('0', 7, '0', 'PHP_INI_ALL', ('php_value', '0', '/p.conf', 9), '2', 'int', 'php_value'),   # same value as the ini: the pool line wins
+    ('1', 7, None, 'PHP_INI_ALL', ('php_flag', 'on', '/p.conf', 9), '0', 'bool', 'php_flag'),
+    ('1', 4, None, 'PHP_INI_ALL', ('php_admin_flag', 'yes', '/p.conf', 9), '0', 'bool', 'php_admin_flag'),
+    ('0', 4, None, 'PHP_INI_ALL', ('php_admin_value', '0', '/p.conf', 9), '1', 'bool', 'php_admin_value'),
+    ('7', 7, None, 'PHP_INI_ALL', ('php_value', '60', '/p.conf', 9), '2', 'int', 'php_value'),   # drift: still the pool's
+    ('0', 7, '0', 'PHP_INI_ALL', ('php_value', '60', '/p.conf', 9), '2', 'int', 'ini'),          # not applied yet: the ini's
+])
+def test_classify_origin_with_the_pool_file(local, access, cfg, native, override, default, vtype, origin):
+    assert live_drift.classify_origin(local, local, access, cfg, native, override, default, vtype) == origin
+
+
+def test_pool_settings_name_the_pool_line():
+    data = {'ini': {'opcache.revalidate_freq': {'local': '7', 'global': '7', 'access': 7, 'cfg': None},
+                    'opcache.validate_timestamps': {'local': '0', 'global': '0', 'access': 4, 'cfg': None},
+                    'opcache.enable': {'local': '1', 'global': '1', 'access': 7, 'cfg': None}}}
+    overrides = {'opcache.revalidate_freq': ('php_value', '7', '/etc/php/8.2/fpm/pool.d/ceobar.conf', 12),
+                 'opcache.validate_timestamps': ('php_admin_value', '0', '/etc/php/8.2/fpm/pool.d/ceobar.conf', 11)}
+    settings = live_drift.pool_settings(data, TABLE, overrides)
+    assert settings['opcache.revalidate_freq'] == {'value': '7', 'origin': 'php_value', 'access': 7, 'global_value': '7', 'cfg_value': None,
+                                                   'file': '/etc/php/8.2/fpm/pool.d/ceobar.conf', 'line': 12}
+    assert (settings['opcache.validate_timestamps']['origin'], settings['opcache.validate_timestamps']['line']) == ('php_admin_value', 11)
+    assert (settings['opcache.enable']['origin'], settings['opcache.enable']['file']) == ('default', None)
+
+
 def test_values_equal():
     assert live_drift.values_equal('opcache.enable', '1', 'On', 'bool')
     assert live_drift.values_equal('opcache.enable', '', '0', 'bool')
@@ -134,10 +163,20 @@ def test_chain_drift():
     running = {'opcache.memory_consumption': '64', 'opcache.enable': '1', 'opcache.max_accelerated_files': '4000', 'opcache.jit': None}
     disk = {'opcache.memory_consumption': '96', 'opcache.enable': 'On', 'opcache.jit': 'tracing', 'date.timezone': 'UTC'}
     assert live_drift.chain_drift(running, disk, TABLE) == [
-        {'directive': 'opcache.jit', 'running': None, 'disk': 'tracing'},
-        {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': None},
-        {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96'},
+        {'directive': 'opcache.max_accelerated_files', 'running': '4000', 'disk': '10000', 'running_origin': 'ini', 'disk_origin': 'default'},
+        {'directive': 'opcache.memory_consumption', 'running': '64', 'disk': '96', 'running_origin': 'ini', 'disk_origin': 'ini'},
     ]
+
+
+def test_chain_drift_shows_the_running_default():
+    # issue 11: the master runs the default 128 and the files now say 96: never "running": null
+    drift = live_drift.chain_drift({'opcache.memory_consumption': None}, {'opcache.memory_consumption': '96'}, TABLE)
+    assert drift == [{'directive': 'opcache.memory_consumption', 'running': '128', 'disk': '96', 'running_origin': 'default', 'disk_origin': 'ini'}]
+    # the files now spell out the default the master already runs: a reload changes nothing
+    assert live_drift.chain_drift({'opcache.memory_consumption': None}, {'opcache.memory_consumption': '128'}, TABLE) == []
+    # a directive PHP's table does not know: the value the probe saw
+    assert live_drift.chain_drift({'opcache.future': None}, {'opcache.future': '3'}, TABLE, {'opcache.future': '1'}) == [
+        {'directive': 'opcache.future', 'running': '1', 'disk': '3', 'running_origin': 'default', 'disk_origin': 'ini'}]
 
 
 def test_pool_drift():
@@ -275,21 +314,42 @@ def test_stale_scripts(tmpdir):
     frozen = tmpdir.join('frozen.php')
     for item in (fresh, changed, frozen):
         item.write('<?php')
+    now = int(time.time())
+    used = now + 10       # every file was written (ctime) before the scripts were last used
     os.utime(str(fresh), (1000, 1000))
     os.utime(str(changed), (2000, 2000))
-    os.utime(str(frozen), (5000, 5000))
+    os.utime(str(frozen), (now, now))
     scripts = [
-        [str(fresh), 1000, 1500, 3],            # validate on, same mtime: fresh
-        [str(changed), 1000, 1500, 3],          # validate on, mtime moved: stale
-        [str(frozen), None, 4000, 1],           # validate off, modified after the cache start: stale
+        [str(fresh), 1000, used, 3],            # validate on, same mtime: fresh
+        [str(changed), 1000, used, 3],          # validate on, mtime moved: stale
+        [str(frozen), None, now - 100, 1],      # validate off, modified after the cache start and after its last use: stale
         [str(tmpdir.join('gone.php')), None, 10, 1],
     ]
-    result = live_stale.stale_scripts(scripts, cache_time=3000, max_examples=2)
-    assert result['count'] == 3
+    result = live_stale.stale_scripts(scripts, cache_time=now - 1000, max_examples=2)
+    assert result['count'] == 3 and result['inconclusive'] == 0
     assert [e['path'] for e in result['examples']] == [str(changed), str(frozen)]
     assert result['examples'][1]['certain'] is True        # changed after its last use too
-    assert live_stale.stale_scripts([[str(frozen), 0, 6000, 1]], cache_time=3000)['examples'][0]['certain'] is False
-    assert live_stale.stale_scripts([[str(frozen), None, 10, 1]], cache_time=6000)['count'] == 0
+    assert live_stale.stale_scripts([[str(frozen), 0, used, 1]], cache_time=now - 1000)['examples'][0]['certain'] is False
+    assert live_stale.stale_scripts([[str(frozen), None, used, 1]], cache_time=now + 5)['count'] == 0
+
+
+@pytest.mark.parametrize('mtime, ctime, timestamp, last_used, cache_time, verdict, certain', [
+    (None, None, 1000, 1500, 900, 'stale', True),                 # removed
+    (1000, 1000, 1000, 1500, 900, 'fresh', True),
+    (2000, 2000, 1000, 1500, 900, 'stale', True),                 # plain write: new mtime
+    (500, 2000, 1000, 1500, 900, 'stale', True),                  # rsync -a: older mtime, still not the recorded one
+    (1000, 2000, 1000, 1500, 900, 'stale', False),                # same mtime, new content, written after the last use
+    (1000, 1400, 1000, 1500, 900, 'fresh', True),                 # recorded timestamp, used after the change: recompiled
+    # no recorded timestamp (validate_timestamps and file_update_protection off when compiled)
+    (2000, 2000, None, 1500, 900, 'stale', True),                 # modified after the cache start and the last use
+    (1200, 1200, 0, 1500, 900, 'stale', False),                   # modified after the cache start, used since: maybe recompiled
+    (500, 2000, None, 1500, 900, 'stale', False),                 # rsync -a / tar / cp -p after the last use (issue 11)
+    (500, 1200, None, 1500, 900, 'inconclusive', False),          # replaced after the cache start, used since: unknown
+    (500, 800, None, 1500, 900, 'fresh', True),                   # unchanged since before the cache start
+    (500, 800, None, 1500, None, 'inconclusive', False),
+])
+def test_judge_script(mtime, ctime, timestamp, last_used, cache_time, verdict, certain):
+    assert live_stale.judge_script(mtime, ctime, timestamp, last_used, cache_time)[:2] == (verdict, certain)
 
 
 def test_stale_scripts_chroot(tmpdir):
@@ -413,3 +473,11 @@ def test_the_live_view_probe_cannot_act_and_the_invalidation_probe_can():
     status_part = live_probe.PROBE_SOURCE.index("if (!function_exists('opcache_get_status'))")
     assert hold.ACTION_PROBE_SOURCE.startswith(live_probe.PROBE_SOURCE[:status_part])
     assert hold.ACTION_PROBE_SOURCE.endswith(live_probe.PROBE_SOURCE[status_part:])
+
+
+def test_diagnose_reads_the_running_default_of_a_drift():
+    # opcache_diagnose words a drift item of the live view: the default the master runs stays "PHP's default"
+    from ansible_collections.phpops.opcache.plugins.module_utils import diagnose
+    assert diagnose._running('1', 'default') == "PHP's default '1' (no file set it when the master started)"
+    assert diagnose._running(None) == "PHP's default (no file set it when the master started)"
+    assert diagnose._running('0', 'ini') == "'0'"
