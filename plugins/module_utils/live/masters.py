@@ -157,6 +157,9 @@ def find_fpm_masters(proc='/proc', clock_ticks=None):
             scan_dir_env=_proc_environ(proc, entry, 'PHP_INI_SCAN_DIR'),
             worker_pools={},
         )
+    # a worker forked a moment ago still carries its master's title: it is not a second master
+    for pid in [pid for pid, m in masters.items() if m.ppid in masters and masters[m.ppid].config == m.config]:
+        del masters[pid]
     for ppid, pool, pid in workers:
         if ppid in masters:
             masters[ppid].worker_pools.setdefault(pool, []).append(pid)

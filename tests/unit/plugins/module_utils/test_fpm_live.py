@@ -99,6 +99,18 @@ def test_masters_of_other_roots_or_mount_namespaces_are_not_ours(tmpdir):
     assert [m.pid for m in proc_masters.find_fpm_masters(str(tmpdir), clock_ticks=100)] == [100]
 
 
+def test_a_just_forked_worker_with_the_master_title_is_not_a_second_master(tmpdir):
+    tmpdir.join('stat').write('cpu 1\nbtime 1700000000\n')
+    _fake_proc(tmpdir, 100, 'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)', 1, 500, '/usr/sbin/php-fpm8.2')
+    _fake_proc(tmpdir, 101, 'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)', 100, 510, '/usr/sbin/php-fpm8.2')
+    _fake_proc(tmpdir, 102, 'php-fpm: pool www', 100, 511, uid=33)
+    # a master started by another master's process for another configuration stays a master
+    _fake_proc(tmpdir, 103, 'php-fpm: master process (/srv/other/php-fpm.conf)', 100, 512, '/usr/sbin/php-fpm8.2')
+    tmpdir.join('self').ensure(dir=True)
+    masters = proc_masters.find_fpm_masters(str(tmpdir), clock_ticks=100)
+    assert [(m.pid, m.worker_pools) for m in masters] == [(100, {'www': [102]}), (103, {})]
+
+
 def test_find_fpm_masters_missing_proc(tmpdir):
     assert proc_masters.find_fpm_masters(str(tmpdir.join('nope'))) == []
 
