@@ -15,8 +15,13 @@ from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.verify i
 _PROBLEM_RE = re.compile(r'PHP:\s+syntax error|PHP (Parse|Fatal) error|PHP Warning|^\s*(Warning|Fatal error|Parse error):|\bERROR:', re.MULTILINE)
 
 
+# php-fpm prefixes its log lines with the time ("[02-Dec-2026 16:03:19] NOTICE: ..."): a warning
+# that was there before the change must compare equal whatever second it is printed in.
+_FPM_TIME_RE = re.compile(r'^\[\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?\]\s*')
+
+
 def problem_lines(output):
-    return [line.strip() for line in output.splitlines() if _PROBLEM_RE.search(line)]
+    return [_FPM_TIME_RE.sub('', line.strip()) for line in output.splitlines() if _PROBLEM_RE.search(line)]
 
 
 class Validation(object):

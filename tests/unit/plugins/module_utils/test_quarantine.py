@@ -391,3 +391,12 @@ def test_invalid_value_does_not_turn_a_later_file_into_a_mixed_one(tree):
     with pytest.raises(QuarantineError) as error:
         make_plan(tree, settings=dict(PRODUCTION, **{'opcache.memory_consumption': 'lots'}))
     assert error.value.errors == ["debian:/etc/php/8.2 fpm: opcache.memory_consumption expects an integer, got 'lots'"]
+
+
+def test_a_warning_php_fpm_printed_before_the_change_is_not_new_in_a_later_second():
+    from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.validate import problem_lines
+    before = "[02-Dec-2026 16:03:18] NOTICE: PHP message: PHP Warning:  PHP Startup: Unable to load dynamic library 'sodium'\n"
+    after = "[02-Dec-2026 16:03:19] NOTICE: PHP message: PHP Warning:  PHP Startup: Unable to load dynamic library 'sodium'\n" \
+            "[02-Dec-2026 16:03:19] NOTICE: configuration file /etc/php/8.2/fpm/php-fpm.conf test is successful\n"
+    assert problem_lines(before) == problem_lines(after) == [
+        "NOTICE: PHP message: PHP Warning:  PHP Startup: Unable to load dynamic library 'sodium'"]
