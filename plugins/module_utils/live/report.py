@@ -386,7 +386,10 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
     result['stale_scripts'] = stale
     total = stale['count'] + ((stale['file_cache'] or {}).get('count') or 0)
     if total:
-        examples = [e['path'] for e in stale['examples']] + [e['path'] for e in (stale['file_cache'] or {}).get('examples', [])]
+        examples = []
+        for path in [e['path'] for e in stale['examples']] + [e['path'] for e in (stale['file_cache'] or {}).get('examples', [])]:
+            if path not in examples:  # one script can be stale in shared memory and in the file cache
+                examples.append(path)
         findings.append(_finding('LIVE_STALE_SCRIPTS', 'warning', 'php-fpm master %d serves %d cached script(s) older than their file (e.g. %s)%s: '
                                  'reset OPcache (or reload php-fpm)%s' % (
                                      result['pid'], total, ', '.join(examples[:3]),

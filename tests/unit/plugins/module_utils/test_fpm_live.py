@@ -493,3 +493,25 @@ def test_diagnose_reads_the_running_default_of_a_drift():
     assert diagnose._running('1', 'default') == "PHP's default '1' (no file set it when the master started)"
     assert diagnose._running(None) == "PHP's default (no file set it when the master started)"
     assert diagnose._running('0', 'ini') == "'0'"
+
+
+def test_a_script_stale_in_memory_and_in_the_file_cache_is_one_example(tmp_path):
+    app = tmp_path / 'app'
+    app.mkdir()
+    script = app / 'index.php'
+    script.write_text('<?php echo 2;')
+    now = time.time()
+    os.utime(str(script), (now, now))
+    cache = tmp_path / 'fc'
+    entry = cache / 'sysid' / (str(script).lstrip('/') + '.bin')
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b'old bytecode')
+    os.utime(str(entry), (now - 100, now - 100))
+    result = {'pid': 7, 'status': {'statistics': {'start_time': int(now - 200)}, 'file_cache': str(cache)}, 'status_error': None}
+    data = {'scripts': {'list': [[str(script), int(now - 100), int(now - 50), 3, 1024]], 'matched': 1}}
+    findings = []
+    live_view._stale(result, data, [str(app)], 10, findings, 'debian:/etc/php/8.2')
+    stale = [f.as_dict() for f in findings if f.code == 'LIVE_STALE_SCRIPTS']
+    assert len(stale) == 1
+    assert stale[0]['evidence'] == [str(script)]
+    assert '(e.g. %s) and the file cache holds stale entries' % script in stale[0]['message']
