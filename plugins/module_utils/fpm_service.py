@@ -21,7 +21,10 @@ import re
 import signal
 
 SERVICE_ACTIONS = ('reload', 'restart')
-_LOG_LINE_RE = re.compile(r'^\[[^\]]*\] (?:ERROR|ALERT): (.*)$')
+# php-fpm's log prefix, "[02-Dec-2026 16:03:19] " (microseconds when configured): the same message
+# printed a second later must read the same
+_LOG_TIME_RE = re.compile(r'^\[\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?\]\s*')
+_LOG_ERROR_RE = re.compile(r'^(?:ERROR|ALERT): (.*)$')
 _ERROR_LOG_RE = re.compile(r'^[ \t]*error_log[ \t]*=[ \t]*(.*?)[ \t]*$')
 _SECTION_RE = re.compile(r'^[ \t]*\[([^\]]*)\]')
 
@@ -169,11 +172,18 @@ def _new_log_text(path, offset):
         return ''
 
 
+def without_log_time(line):
+    """``line`` without php-fpm's leading timestamp (unchanged when it has none)."""
+    return _LOG_TIME_RE.sub('', line)
+
+
 def _fpm_errors(text):
     """PHP-FPM's ERROR/ALERT lines without their timestamps, in order."""
     found = []
     for line in text.splitlines():
-        match = _LOG_LINE_RE.match(line.strip())
+        line = line.strip()
+        rest = without_log_time(line)
+        match = _LOG_ERROR_RE.match(rest) if rest != line else None
         if match:
             found.append(match.group(1).strip())
     return found

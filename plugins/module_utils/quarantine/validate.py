@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import without_log_time
 from ansible_collections.phpops.opcache.plugins.module_utils.quarantine.verify import binary_mismatches
 
 # Output lines that mean PHP did not take an ini file as written.
 _PROBLEM_RE = re.compile(r'PHP:\s+syntax error|PHP (Parse|Fatal) error|PHP Warning|^\s*(Warning|Fatal error|Parse error):|\bERROR:', re.MULTILINE)
 
 
-# php-fpm prefixes its log lines with the time ("[02-Dec-2026 16:03:19] NOTICE: ..."): a warning
-# that was there before the change must compare equal whatever second it is printed in.
-_FPM_TIME_RE = re.compile(r'^\[\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?\]\s*')
-
-
 def problem_lines(output):
-    return [_FPM_TIME_RE.sub('', line.strip()) for line in output.splitlines() if _PROBLEM_RE.search(line)]
+    # without php-fpm's timestamp: a warning that was there before the change compares equal whatever second it is printed in
+    return [without_log_time(line.strip()) for line in output.splitlines() if _PROBLEM_RE.search(line)]
 
 
 class Validation(object):
