@@ -28,7 +28,7 @@ import time
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import InvalidationError, MasterInvalidation
+from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import MasterInvalidation
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file
 from ansible_collections.phpops.opcache.tests.oracle.test_safe_reload_real import Site, _run_command
@@ -44,7 +44,8 @@ class PreloadSite(Site):
         app = os.path.join(base, 'app')
         write_file(os.path.join(app, 'lib.php'), LIB % 'v1', mtime=old)
         write_file(os.path.join(app, 'preload.php'), "<?php require __DIR__ . '/lib.php';\n", mtime=old)
-        write_file(os.path.join(app, 'version.php'), "<?php if (!function_exists('phpops_lib')) { require __DIR__ . '/lib.php'; }\necho phpops_lib();\n", mtime=old)
+        write_file(os.path.join(app, 'version.php'), "<?php if (!function_exists('phpops_lib')) { require __DIR__ . '/lib.php'; }\necho phpops_lib();\n",
+                   mtime=old)
         ini = [('opcache.preload', os.path.join(app, 'preload.php')), ('opcache.preload_user', 'www-data')] if preload else []
         super(PreloadSite, self).__init__(base, ini=ini, foreground=foreground)
         self.lib = os.path.join(app, 'lib.php')
