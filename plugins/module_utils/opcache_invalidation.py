@@ -310,7 +310,7 @@ class MasterInvalidation(object):
                                                                               _when(state['loaded_at']))
         if state['refresh']:
             self.step('preload', True, '%s; opcache_reset() keeps preloaded code, and these must be preloaded again: %s'
-                      % (head, _describe_refresh(state['refresh'])), refresh=state['refresh'])
+                      % (head, _describe_refresh(state['refresh'])))
         else:
             self.step('preload', True, '%s; none changed on disk since: a reset keeps them, and they are current' % head)
 
@@ -333,7 +333,12 @@ class MasterInvalidation(object):
         state = self.result.get('preload')
         if not state:
             return None
-        summary, dummy_channel, data = self.status()
+        try:
+            summary, dummy_channel, data = self.status()
+        except (InvalidationError, LiveError) as error:
+            state['proven'] = False
+            self.step('verify_preload', False, 'preloaded code not verified: %s' % error)
+            return 'preloaded code not verified: %s' % error
         after = preload_state(data.get('ini') or {}, summary, self.loaded_at(summary), self.params.get('verify_paths') or [])
         stale = [entry for entry in (after or {}).get('refresh', ()) if entry['reason'] != 'verify_paths']
         state['after'] = after
@@ -769,12 +774,13 @@ def _when(epoch):
     return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(epoch)) if epoch else 'an unknown time'
 
 
-def _describe_refresh(entries):
-    """``file (why)`` for each entry of preload_state's ``refresh``."""
+def _describe_refresh(entries, shown=10):
+    """``file (why)`` for the first ``shown`` entries of preload_state's ``refresh``, and how many more."""
     why = {'changed': lambda e: 'changed on disk at %s' % _when(e['changed_at']), 'removed': lambda e: 'removed from disk',
            'moved': lambda e: 'opcache.preload resolves to it now, it was not preloaded',
            'verify_paths': lambda e: 'under verify_paths'}
-    return ', '.join('%s (%s)' % (e['file'], why[e['reason']](e)) for e in entries)
+    text = ', '.join('%s (%s)' % (e['file'], why[e['reason']](e)) for e in entries[:shown])
+    return text + (' and %d more' % (len(entries) - shown) if len(entries) > shown else '')
 
 
 def _reset_refused(channel, data):

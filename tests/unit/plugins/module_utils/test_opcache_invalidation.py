@@ -16,6 +16,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import PROBE_NAME_RE, cleanup_leftovers
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import (
     CANARY_PREFIX,
+    InvalidationError,
     MasterInvalidation,
     preload_state,
     stage_canary,
@@ -256,3 +257,31 @@ def test_preloaded_code_under_verify_paths_is_never_left_to_a_reset(app):
     job = _job('auto', verify_paths=[os.path.dirname(app['preload'])])
     _note(job, _answer(app['preload'], [app['preload'], app['lib']], int(app['loaded_at'])))
     assert 'under verify_paths' in job.reset_blocked_by_preload()
+
+
+def test_check_mode_says_the_reset_is_skipped_or_fails_for_reset_only(app):
+    _write(app['lib'], '<?php function f() { return 2; }\n', time.time())
+    answer = _answer(app['preload'], [app['preload'], app['lib']], int(time.time()) - 30)
+    from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import status_summary
+    for strategy in ('auto', 'reset'):
+        job = _job(strategy)
+        job.check_mode = True
+        job.status = lambda: (status_summary(answer['status']), job.channels[0], answer)
+        if strategy == 'auto':
+            result = job.run('auto', 1.0)
+            assert result['would'].startswith('reload (escalating to restart if not proven); the reset is skipped: opcache_reset() skipped'), result
+        else:
+            with pytest.raises(InvalidationError, match='run with strategy reload or restart'):
+                job.run('reset', 1.0)
+
+
+def test_a_long_list_of_changed_preloaded_files_is_cut_short(tmp_path):
+    scripts = []
+    for index in range(25):
+        path = str(tmp_path / ('f%02d.php' % index))
+        _write(path, '<?php\n', time.time())
+        scripts.append(path)
+    job = _job('reset')
+    _note(job, _answer(scripts[0], scripts, int(time.time()) - 30))
+    blocked = job.reset_blocked_by_preload()
+    assert scripts[9] in blocked and scripts[10] not in blocked and ' and 15 more' in blocked, blocked
