@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -30,6 +28,7 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_invalidation import MasterInvalidation
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_scratch
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import write_file
 from ansible_collections.phpops.opcache.tests.oracle.test_safe_reload_real import Site, _run_command
 
@@ -83,21 +82,16 @@ class PreloadSite(Site):
 
 @pytest.fixture
 def base():
-    """A directory the pools' user can traverse (pytest's tmp_path is private to root)."""
-    path = tempfile.mkdtemp(prefix='phpops-preload-', dir='/tmp')
-    try:
+    """A directory the pools' user can traverse, removed afterwards (fails without root or php-fpm)."""
+    with live_scratch('reset-preload') as (path, dummy_probe_dir, dummy_started):
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
 def site(base):
     instance = PreloadSite(base).start()
-    try:
-        yield instance
-    finally:
-        instance.fpm.cleanup()
+    yield instance
+    instance.fpm.cleanup()
 
 
 def _steps(result):
