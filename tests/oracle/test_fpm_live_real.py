@@ -103,7 +103,7 @@ def _ours(env):
 def _run(env, **options):
     options.setdefault('probe_dir', env['probe_dir'])
     options.setdefault('masters', _ours(env))
-    return live_view.live_report(HostFS('/'), None, **options)
+    return live_view.live_report(HostFS('/'), None, **options).as_dict()
 
 
 def _pools(master):
@@ -219,7 +219,7 @@ def test_killed_run_leftover_removed_by_next_run(env):
 
 
 def test_default_probe_dir(env):
-    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:])
+    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:]).as_dict()
     assert report['masters'][0]['pools'][0]['ok']
     assert [n for n in os.listdir(live_probe.DEFAULT_PROBE_DIR) if n.startswith(live_probe.PROBE_PREFIX + '%d-' % os.getpid())] == []
     assert os.stat(live_probe.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
@@ -267,7 +267,7 @@ def test_stale_code_under_validate_timestamps_off(env):
 
 
 def test_not_running_and_connection_errors(env):
-    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir'])
+    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir']).as_dict()
     assert 'not running' in report['not_running'][0]['error']
     site = live_probe.plan_probe(env['probe_dir'], live_probe.PoolSpec('x'))
     with pytest.raises(live_probe.LiveError, match='socket missing'):
@@ -340,7 +340,7 @@ def _master_of(fpm):
 def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp_path):
     fpm = breakable_master
     probe_dir = '/run/phpops-test-%d-config' % os.getpid()
-    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     assert untouched['masters'][0]['config_test'] is None, 'nothing changed since the start: the master started with it'
     assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in untouched['findings']]
 
@@ -350,7 +350,7 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
         handle.write('pm = bogus\n')
     later = time.time() + 3
     os.utime(fpm.conf, (later, later))
-    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     master = report['masters'][0]
     assert master['config_test']['ok'] is False and master['config_test']['command'] == [master['binary'], '-t', '-y', fpm.conf]
     assert 'invalid process manager' in master['config_test']['message']
@@ -363,7 +363,7 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
 
     # the same configuration for an installation whose PHP-FPM does not run: it cannot start
     stopped = report_with_fpm('explicit:%s' % fpm.conf, fpm.conf, ['www'], fpm_binary=fpm.binary)
-    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command).as_dict()
     invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
     assert len(invalid) == 1 and 'PHP-FPM cannot start' in invalid[0]['message'] and invalid[0]['installation'] == 'explicit:%s' % fpm.conf
 
@@ -373,6 +373,6 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
     with open(fpm.conf, 'w') as handle:
         handle.write(text.replace('pm = bogus\n', '; pm = bogus\n'))
     os.utime(fpm.conf, (later, later))
-    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     assert report['masters'][0]['config_test']['ok'] is True
     assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in report['findings']]
