@@ -152,5 +152,6 @@ def main():
           'at most %d at a time)' % (fifty / one, fifty_live / one_live, MAX_CONCURRENT_PROBES))
     print('  goal: 50 pools <= 2x 1 pool (module): %s' % ('met' if fifty / one <= 2.0 else 'NOT met'))
 
+
 if __name__ == '__main__':
     main()

@@ -297,7 +297,7 @@ def _compare_with_disk(fs, master, live, data, sapi, fpm, table, findings, inst_
     disk_files = set(disk.scanned_files)
     if running_files != disk_files or (data.get('loaded_file') or None) != disk.loaded_file:
         live.fileset_differs = {'only_running': sorted(running_files - disk_files), 'only_disk': sorted(disk_files - running_files),
-                                     'running_loaded_file': data.get('loaded_file') or None, 'disk_loaded_file': disk.loaded_file}
+                                'running_loaded_file': data.get('loaded_file') or None, 'disk_loaded_file': disk.loaded_file}
         findings.append(_finding('LIVE_FILESET_DIFFERS', 'warning',
                                  'php-fpm master %d loaded other ini files than the disk now has (only loaded by the master: %s; only on disk: %s): '
                                  'reload php-fpm' % (master.pid, ', '.join(sorted(running_files - disk_files)) or '-',
