@@ -8,7 +8,8 @@ The probe is written for the duration of one request into a directory we create
 a document root), named ``phpops-probe-<writer pid>-<128 random bits><ext>`` with mode 0640
 root:<pool group>, requested over FastCGI (``SCRIPT_FILENAME``) through a pool's ``listen`` address
 and removed on every way out; leftovers of interrupted runs (our name pattern only) are removed
-before every placement. With a pool ``chroot`` the file goes inside the chroot and the prefix is
+before every placement (``probe_pools``, which asks the pools of a master at once: once per probe
+directory, before any of its probes is placed). With a pool ``chroot`` the file goes inside the chroot and the prefix is
 stripped from ``SCRIPT_FILENAME``. ``security.limit_extensions``, ``open_basedir`` and
 ``opcache.restrict_api`` are checked before the request and explained when they block it.
 

@@ -7,8 +7,8 @@ would not start), with findings.
 
 ``live_report(fs, report, ...)`` returns a ``live.records.LiveView``; its ``as_dict()`` is ``{'masters':
 [...], 'not_running': [...], 'findings': [Finding.as_dict()...], 'skipped': None|str}`` (the module
-result's ``live`` leaves ``findings`` out: they join the report's). Every master (``LiveMaster``) is
-a dict with ``pid, config, binary, start_time, config_loaded_time, installation, version,
+result's ``live`` leaves ``findings`` out: they join the report's). Every master (``LiveMaster``)
+gives ``pid, config, binary, start_time, config_loaded_time, installation, version,
 php_ini_loaded_file, php_ini_scanned_files, status, status_error, probe_pool, pools[], drift[],
 stale_scripts, config_test, capacity, jit, releases, preload`` (see live.runtime and
 live.releases); every pool (``LivePool``) ``{name, listen, user, group, chroot, ok, error,
@@ -110,8 +110,8 @@ def _master_report(fs, master, report, options, findings):
     answers = probe_pools(specs, options.probe_dir, {'scripts': False}, options.timeout)
     for spec, pool, answer in zip(specs, live.pools, answers):
         if answer.error is not None:
-            pool.error = 'pool %s (listen %s): %s%s' % (spec.name, spec.listen, '' if isinstance(answer.error, LiveError) else 'cannot place the probe: ',
-                                                        answer.error)
+            placing = '' if isinstance(answer.error, LiveError) else 'cannot place the probe: '
+            pool.error = 'pool %s (listen %s): %s%s' % (spec.name, spec.listen, placing, answer.error)
             findings.append(_finding('LIVE_PROBE_FAILED', 'warning', pool.error, [evidence(spec.file, spec.line)], inst_id, spec.name))
             continue
         data, site = answer.data, answer.site
