@@ -444,7 +444,8 @@ def releases_text(views):
         name = str(view.get('current') or '').rstrip('/').rsplit('/', 1)[-1]
         text = '%s -> %s: ' % (_text(view.get('root')), _text(view.get('current')))
         if current:
-            text += 'current release %s, %s, %s' % (_text(current[0].get('name')), _plural(current[0].get('scripts'), 'script'), size_text(current[0].get('memory')))
+            text += 'current release %s, %s, %s' % (_text(current[0].get('name')), _plural(current[0].get('scripts'), 'script'),
+                                                    size_text(current[0].get('memory')))
         else:
             text += 'current release %s, not cached' % name
         old = [r for r in releases if not r.get('current')]

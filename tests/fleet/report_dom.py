@@ -74,7 +74,7 @@ MASTER_ROWS = ('jit', 'memory', 'interned-strings', 'key-slots', 'hit-rate', 're
 def master_rows(section, host):
     """Problems with the runtime rows of the first running master of ``section``: each of MASTER_ROWS
     has a label and a non-empty value, and none reads "not probed" (the lab's masters answer)."""
-    facts = [n for n in section.find_all(lambda n: n.tag == 'dl' and 'facts' in n.classes())]
+    facts = section.find_all(lambda n: n.tag == 'dl' and 'facts' in n.classes())
     if not facts:
         return ['no running master facts in the section of %s' % host]
     values = dict((n.attrs.get('data-fact'), ' '.join(n.all_text().split())) for n in facts[0].children if n.tag == 'dd')

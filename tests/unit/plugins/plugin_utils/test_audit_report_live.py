@@ -214,8 +214,8 @@ def test_releases_without_dead_ones_and_without_a_layout():
     view = master['releases'][0]
     view['releases'] = [r for r in view['releases'] if r['current']]
     view.update(old_releases=[], old_scripts=0, old_memory=0)
-    assert ar.releases_text(master['releases']) == ('/var/www/shop/current -> /var/www/shop/releases/3: current release 3, 70 scripts, 73.8 KiB; '
-                                                   'no dead release cached', False)
+    expected = '/var/www/shop/current -> /var/www/shop/releases/3: current release 3, 70 scripts, 73.8 KiB; no dead release cached'
+    assert ar.releases_text(master['releases']) == (expected, False)
     view['releases'] = []
     assert ar.releases_text(master['releases'])[0].endswith('current release 3, not cached; no dead release cached')
     master['releases'] = None      # verify_paths given (stale_scripts ran) but no current -> releases/N root
