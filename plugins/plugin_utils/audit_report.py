@@ -362,8 +362,16 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _percent(value):
+    return '%s%%' % _text(value) if _number(value) else '?%'
+
+
+def _known(value):
+    return '?' if value is None else _text(value)
+
+
 def _plural(count, word, plural=None):
-    return '%s %s' % (_text(count), word if count == 1 else plural or word + 's')
+    return '%s %s' % (_known(count), word if count == 1 else plural or word + 's')
 
 
 NOT_PROBED = 'not probed'
@@ -406,18 +414,18 @@ def capacity_rows(capacity, status):
     rows = []
     memory = capacity.get('memory')
     if isinstance(memory, Mapping):
-        rows.append(('memory', 'memory', '%s used, %s wasted, of %s (%s%%)%s' % (
-            size_text(memory.get('used')), size_text(memory.get('wasted')), size_text(memory.get('configured')), _text(memory.get('used_percent')),
+        rows.append(('memory', 'memory', '%s used, %s wasted, of %s (%s)%s' % (
+            size_text(memory.get('used')), size_text(memory.get('wasted')), size_text(memory.get('configured')), _percent(memory.get('used_percent')),
             advice('memory')), 'memory' in near))
     interned = capacity.get('interned_strings')
     if isinstance(interned, Mapping):
-        rows.append(('interned-strings', 'interned strings', '%s of %s used (%s%%), %s%s' % (
-            size_text(interned.get('used')), size_text(interned.get('configured')), _text(interned.get('used_percent')),
+        rows.append(('interned-strings', 'interned strings', '%s of %s used (%s), %s%s' % (
+            size_text(interned.get('used')), size_text(interned.get('configured')), _percent(interned.get('used_percent')),
             _plural(interned.get('strings'), 'string'), advice('interned-strings')), 'interned-strings' in near))
     keys = capacity.get('keys')
     if isinstance(keys, Mapping):
-        rows.append(('key-slots', 'key slots', '%s of %s used (%s%%), %s cached%s' % (
-            _text(keys.get('used')), _text(keys.get('configured')), _text(keys.get('used_percent')), _plural(keys.get('scripts'), 'script'),
+        rows.append(('key-slots', 'key slots', '%s of %s used (%s), %s cached%s' % (
+            _known(keys.get('used')), _known(keys.get('configured')), _percent(keys.get('used_percent')), _plural(keys.get('scripts'), 'script'),
             advice('key-slots')), 'key-slots' in near))
     rate = capacity.get('hit_rate')
     if _number(rate):
@@ -426,7 +434,7 @@ def capacity_rows(capacity, status):
             text += ' (%s, %s)' % (_plural(stats['hits'], 'hit'), _plural(stats['misses'], 'miss', 'misses'))
         rows.append(('hit-rate', 'hit rate', text, False))
     oom, hashed = capacity.get('oom_restarts'), capacity.get('hash_restarts')
-    text = 'out of memory %s, hash %s' % (_text(oom if oom is not None else '?'), _text(hashed if hashed is not None else '?'))
+    text = 'out of memory %s, hash %s' % (_known(oom), _known(hashed))
     if stats.get('manual_restarts') is not None:
         text += ', manual %s' % _text(stats.get('manual_restarts'))
     rows.append(('restarts', 'restarts', text, bool(oom) or bool(hashed)))
@@ -565,7 +573,7 @@ def master_facts(master):
     return rows
 
 
-# the rows of master_facts shown one per line under a master (terminal summary, Markdown): runtime_rows'
+# the rows of master_facts shown one per line under a master (terminal summary, Markdown): those of runtime_rows
 RUNTIME_KEYS = ('jit', 'memory', 'interned-strings', 'key-slots', 'hit-rate', 'restarts', 'capacity', 'releases', 'preload')
 
 
