@@ -421,14 +421,15 @@ def _restart_collateral_findings(masters, report):
 
 
 def live_report(fs, report=None, masters=None, probe_dir=None, verify_paths=None, max_examples=10, timeout=5.0, proc='/proc',
-                run_command=None):
+                run_command=None, web_roots=None):
     """Probe every running php-fpm master (``masters``: Master records, default all of ``proc``) and
     compare with the disk. ``report``: the opcache_report.Report of the same run (names the
     installation of a master, lends its loaded chain and FPM configuration, and tells which FPM SAPIs
-    have no running master); ``verify_paths``: application roots for the stale-code scan;
+    have no running master); ``verify_paths``: application roots for the stale-code scan (when none
+    are given, the ``web_roots`` found in the web server's configuration that are release symlinks);
     ``run_command``: runs ``php-fpm -t`` (None: the configuration is not tested). See the module
     docstring for the result."""
-    options = LiveOptions(probe_dir, verify_paths, max_examples, timeout, proc, run_command)
+    options = LiveOptions(probe_dir, verify_paths or [r for r in web_roots or () if release_roots([r])], max_examples, timeout, proc, run_command)
     result = {'masters': [], 'not_running': [], 'findings': [], 'skipped': None}
     if getattr(fs, 'prefixed', False):
         result['skipped'] = 'the live view needs the target itself (root=/), not a filesystem under %s' % fs.root
