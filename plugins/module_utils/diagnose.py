@@ -299,9 +299,14 @@ def _lost_fixes(sapi):
 def check_validation(targets, facts, result):
     """opcache.validate_timestamps=0 and the file and line (or pool) that turned it off."""
     hits = []
+    drifted = []
     for target in targets:
         value, where, source, running = setting(target, 'opcache.validate_timestamps')
         if php_bool(value):
+            continue
+        if running and php_bool(setting(dict(target, live_pool=None), 'opcache.validate_timestamps')[0]):
+            # the files now turn validation on, the master still runs it off: a reload is what is missing (check_reload)
+            drifted.append(target)
             continue
         hits.append(target)
         evidence = ['%s: opcache.validate_timestamps=%s (%s%s) for %s' % (where, value, source, ', confirmed by the running pool' if running else '',
@@ -325,6 +330,9 @@ def check_validation(targets, facts, result):
                      'with opcache_profile: staging; a restart alone does not last: the next deploy is stale again' % (FIX_RESET, where), target)
     if hits:
         result.check('validate_timestamps', 'cause', 'off for %s' % ', '.join(_label(t) for t in hits))
+    elif drifted:
+        result.check('validate_timestamps', 'cause', 'on in the files but off in the running %s: see RELOAD_NEEDED'
+                     % ', '.join(_label(t) for t in drifted))
     else:
         result.check('validate_timestamps', 'ok', 'on for every PHP that serves the request')
 
@@ -530,7 +538,9 @@ def check_reload(targets, facts, result):
         for item in master.get('drift') or []:
             evidence.append('%s: %s=%r on disk, but master %s runs %s' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
                                                                           _running(item.get('running'), item.get('running_origin'))))
-            score = max(score, 90 if item['directive'] in FRESHNESS else 65)
+            # validation turned on in the files but still off in the master: exactly why the change does not show
+            turned_on = item['directive'] == 'opcache.validate_timestamps' and php_bool(item.get('disk')) and not php_bool(item.get('running'))
+            score = max(score, 98 if turned_on else 90 if item['directive'] in FRESHNESS else 65)
         for pool in master.get('pools') or []:
             for item in pool.get('drift') or []:
                 evidence.append('%s: pool %s now says %s=%r, the running pool uses %r' % (item.get('evidence') or master['config'], pool['name'],

@@ -261,10 +261,25 @@ def test_reload_needed_when_the_master_runs_older_settings(tmp_path):
                   changed_after_start=[{'file': CONF_D + '/90-fix.ini', 'mtime': NOW - 60}])
     result = run(with_live(report_for(tmp_path, BASE), live))
     reload = cause(result, 'RELOAD_NEEDED')
-    assert reload['score'] == 90 and reload['pid'] == 100
+    assert reload['score'] == 98 and reload['pid'] == 100
     assert reload['evidence'][0] == "%s/90-fix.ini:1: opcache.validate_timestamps='1' on disk, but master 100 runs '0'" % CONF_D
     assert 'after master 100 loaded its configuration' in reload['evidence'][1]
     assert 'reload' in reload['fix'] and 'php8.2-fpm' in reload['fix']
+
+
+def test_validation_fixed_on_disk_but_not_reloaded_is_a_reload_not_validation_off(tmp_path):
+    # the fix (90-fix.ini: validate_timestamps=1) is on disk; the master still runs the 0 it started with
+    layout = dict(BASE, **{CONF_D + '/90-fix.ini': '; the fix\nopcache.validate_timestamps=1\n'})
+    live = master(100, drift=[{'directive': 'opcache.validate_timestamps', 'running': '0', 'disk': '1', 'running_origin': 'ini',
+                               'evidence': CONF_D + '/90-fix.ini:2'}])
+    live['pools'][0]['settings'] = {'opcache.validate_timestamps': {'value': '0', 'origin': 'ini'}}
+    result = run(with_live(report_for(tmp_path, layout), live), changed_files=[changed('/srv/app/a.php', NOW - 10)])
+    assert codes(result)[0] == 'RELOAD_NEEDED' and 'VALIDATION_OFF' not in codes(result)
+    assert result['causes'][0]['evidence'] == ["%s/90-fix.ini:2: opcache.validate_timestamps='1' on disk, but master 100 runs '0'" % CONF_D]
+    assert (result['causes'][0]['rank'], result['causes'][0]['score'], result['causes'][0]['pid']) == (1, 98, 100)
+    assert [c for c in result['checked'] if c['check'] == 'validate_timestamps'] == [
+        {'check': 'validate_timestamps', 'outcome': 'cause',
+         'detail': 'on in the files but off in the running debian:/etc/php/8.2 fpm pool www master 100: see RELOAD_NEEDED'}]
 
 
 def test_reload_needed_for_a_file_added_after_the_start(tmp_path):
