@@ -135,7 +135,10 @@ def _master_targets(report, address, realpath=None):
                     or next((i for i in with_fpm if _minor(i.get('version')) and _minor(i.get('version')) == _minor(master.get('version'))), None))
             if inst is None:
                 continue
-            disk_pool = {'name': pool['name'], 'listen': pool.get('listen'), 'file': master.get('config'), 'line': None, 'settings': {}}
+            # its pool's own lines (php_value, php_admin_value...) as the running pool reports them, with their file and line
+            own = dict((key, {'value': item.get('value'), 'source': item.get('origin'), 'file': item.get('file'), 'line': item.get('line')})
+                       for key, item in (pool.get('settings') or {}).items() if str(item.get('origin') or '').startswith('php_'))
+            disk_pool = {'name': pool['name'], 'listen': pool.get('listen'), 'file': master.get('config'), 'line': None, 'settings': own}
             targets.append({'installation': inst['id'], 'version': master.get('version') or inst.get('version'), 'sapi_name': 'fpm',
                             'sapi': inst['sapis']['fpm'], 'inst': inst, 'pool': disk_pool, 'master': master, 'live_pool': pool, 'routed': True,
                             'address': address, 'why': 'the URL is routed to %s, where pool %s of php-fpm master %s (%s) listens'

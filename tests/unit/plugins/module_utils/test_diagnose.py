@@ -501,6 +501,8 @@ def other_master(tmp_path):
     with a configuration of its own (pid 300, pool shop on its own socket), which no layout names."""
     other = master(300, config=SHOP_CONF, installation=None, pools=('shop',), start=NOW - 86400)
     other['pools'][0]['listen'] = '/run/php/shop.sock'
+    other['pools'][0]['settings'] = {'opcache.validate_timestamps': {'value': '0', 'origin': 'php_admin_value', 'file': SHOP_CONF, 'line': 14},
+                                     'opcache.enable': {'value': '1', 'origin': 'ini'}}
     return with_live(report_for(tmp_path / 'root', BASE), master(100, start=NOW - 60), other)
 
 
@@ -526,6 +528,10 @@ def test_url_served_by_another_master_of_the_same_version(tmp_path):
     assert result['served_by'] == [{'installation': 'debian:/etc/php/8.2', 'sapi': 'fpm', 'pool': 'shop', 'pid': 300, 'version': '8.2.36',
                                     'why': 'the URL is routed to unix:/run/php/shop.sock, where pool shop of php-fpm master 300 (%s) listens'
                                            % SHOP_CONF}]
+    # the other checks look at that master: its pool's own line turns validation off
+    validation = cause(result, 'VALIDATION_OFF')
+    assert (validation['pid'], validation['pool'], validation['rank']) == (300, 'shop', 2)
+    assert validation['title'] == 'opcache.validate_timestamps is off (%s:14): PHP never looks at changed files' % SHOP_CONF
     # restarting that master by its configuration (or pid) is what serves the URL: no cause
     for restarted in (SHOP_CONF, '300'):
         assert 'OTHER_FPM_SERVES_URL' not in codes(run(other_master(tmp_path / restarted.strip('/')), route=route, restarted=restarted))
