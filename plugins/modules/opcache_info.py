@@ -152,7 +152,8 @@ live:
       C(capacity) (C(memory), C(interned_strings) and C(keys), each with C(configured), C(used) and C(used_percent);
       C(hit_rate), C(oom_restarts), C(hash_restarts) and C(near_limit), one entry per resource at 90% or more, or with
       restarts, with C(code), C(directive), C(configured) and C(suggested), the value to raise it to),
-      C(releases) (for each root of O(verify_paths) that is a symlink into a directory of releases, C(current -> releases/N);
+      C(releases) (for each root of O(verify_paths), or found in the web server configuration, that is (or lies under) a symlink
+      into a directory of releases, C(current -> releases/N);
       C(root), C(current), C(releases_dir), C(releases) with C(name), C(current), C(scripts) and C(memory) (bytes) cached
       per release, and C(old_releases), C(old_scripts) and C(old_memory) held by releases no longer current; null
       without such a root), C(preload) (C(script) and C(user), C(opcache.preload) and C(opcache.preload_user) of the

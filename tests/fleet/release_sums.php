@@ -8,4 +8,4 @@ foreach ((opcache_get_status(true)['scripts'] ?? []) as $path => $script) {
     }
 }
 ksort($sums);
-echo json_encode($sums, JSON_FORCE_OBJECT), "\n";
+echo json_encode((object) $sums), "\n";
