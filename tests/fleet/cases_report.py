@@ -75,8 +75,8 @@ def released(result_path, root):
     view = _view(result, root)
     findings = [f['message'] for f in result.get('findings') or [] if f['code'] == 'LIVE_OLD_RELEASES_CACHED']
     ok = view['old_scripts'] == 0 and view['old_memory'] == 0 and [r['name'] for r in view['releases']] == ['3'] and not findings
-    print('%safter opcache_reset: releases %s, old scripts %s, findings %s' % ('' if ok else 'FAILED ', [(r['name'], r['scripts']) for r in view['releases']],
-                                                                                view['old_scripts'], findings))
+    names = [(r['name'], r['scripts']) for r in view['releases']]
+    print('%safter opcache_reset: releases %s, old scripts %s, findings %s' % ('' if ok else 'FAILED ', names, view['old_scripts'], findings))
     return ok
 
 

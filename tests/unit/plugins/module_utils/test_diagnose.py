@@ -394,7 +394,7 @@ def test_url_served_by_another_version_than_the_one_restarted(tmp_path):
     top = result['causes'][0]
     assert top['code'] == 'OTHER_FPM_SERVES_URL'
     assert top['title'] == ('http://shop.example:8080/checkout is served by debian:/etc/php/8.4 (PHP 8.4.16, php-fpm master 200 of '
-                           '/etc/php/8.4/fpm/php-fpm.conf), not by the PHP-FPM you restarted (php8.2-fpm)')
+                            '/etc/php/8.4/fpm/php-fpm.conf), not by the PHP-FPM you restarted (php8.2-fpm)')
     shop = str(tmp_path / 'nginx' / 'sites' / 'shop.conf')
     assert '%s:8: fastcgi_pass unix:/run/php/php8.4-fpm.sock' % shop in top['evidence']
     assert '/etc/php/8.4/fpm/pool.d/www.conf:1: pool www listens on /run/php/php8.4-fpm.sock' in top['evidence']
@@ -557,8 +557,8 @@ def test_changed_file_among_the_inconclusive_scripts(tmp_path):
         'title': 'php-fpm master 100 may still run an old compiled copy of /srv/app/a.php: OPcache recorded no timestamp for it, so whether '
                  'it was compiled before the change cannot be told',
         'evidence': ['master 100: /srv/app/a.php (%s)' % _unsure('/srv/app/a.php')['reason'],
-                     '/srv/app/a.php modified at %s (ctime %s); cached copy last used at %s' % (dg._stamp(NOW - 7200), dg._stamp(NOW - 30),
-                                                                                              dg._stamp(NOW - 120))],
+                     '/srv/app/a.php modified at %s (ctime %s); cached copy last used at %s' % (
+                         dg._stamp(NOW - 7200), dg._stamp(NOW - 30), dg._stamp(NOW - 120))],
         'fix': dg.FIX_RESET + '; OPcache cannot tell without a timestamp, a verified reset can',
         'installation': 'debian:/etc/php/8.2', 'pool': 'www', 'pid': 100}]
     assert result['explained'] is True
