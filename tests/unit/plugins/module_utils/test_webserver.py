@@ -356,3 +356,33 @@ def test_fpm_document_roots_reports_a_failing_or_slow_nginx(tmp_path):
     roots, notes = fpm_document_roots(['/run/php/php8.2-fpm.sock'], timeout=0.5, nginx_binary=str(slow), apache_main='')
     assert time.time() - started < 3
     assert roots == [] and 'did not answer within' in notes[0]
+
+
+def test_live_document_roots_of_the_running_masters_pools(tmp_path):
+    # the pools of a master the report knows (Debian's layout) and of one it does not (its own php-fpm.conf,
+    # read here): nginx roots reaching either are kept, a root passed to no running pool is not
+    from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+    from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import Master
+    from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+    from ansible_collections.phpops.opcache.plugins.module_utils.webserver import live_document_roots
+    from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.test_diagnose import BASE
+    from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import build_tree
+
+    layout = dict(BASE, **{'/etc/php/8.2/shop/php-fpm.conf': '[global]\n[shop]\nlisten = /run/php/shop.sock\n'})
+    fs = HostFS(build_tree(tmp_path / 'root', layout))
+    report = build_report(fs)
+    shop = SHOP.replace('unix:/run/php/php8.4-fpm.sock', 'unix:/run/php/shop.sock')
+    site = DEFAULT.replace('root /var/www/html;', 'root /srv/www/current/public;')
+    (tmp_path / 'nginx').mkdir()
+    text = nginx_dump(tmp_path / 'nginx', {'10-default.conf': site, '20-shop.conf': shop})
+
+    def master(pid, config):
+        return Master(pid, 1, 'php-fpm: master process (%s)' % config, config, '/usr/sbin/php-fpm8.2', False, None, 0, None, {})
+
+    def roots(*masters):
+        return live_document_roots(fs, report, list(masters), run=lambda argv: (0, text, ''), nginx_binary=NGINX, apache_main='')
+    assert roots(master(10, '/etc/php/8.2/fpm/php-fpm.conf')) == ['/srv/www/current/public']
+    assert roots(master(10, '/etc/php/8.2/fpm/php-fpm.conf'), master(20, '/etc/php/8.2/shop/php-fpm.conf')) == [
+        '/srv/www/current/public', '/srv/shop/current/public']
+    # an unreadable configuration has no pools, no masters nothing to ask
+    assert roots(master(30, '/etc/php/8.2/gone/php-fpm.conf')) == [] and roots() == []
