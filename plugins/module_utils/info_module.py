@@ -101,7 +101,6 @@ def add_live_view(module, fs, report, run_command):
     # the live view proper: FastCGI, the probe and the comparison, loaded only now
     from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import LiveError
     from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report
-
     from ansible_collections.phpops.opcache.plugins.module_utils.webserver import live_document_roots
 
     web_roots = [] if params['verify_paths'] else live_document_roots(fs, report, masters)
