@@ -14,11 +14,18 @@ Per master:
    With ``opcache.file_cache`` the cache's own entries are purged first: the file cache survives
    all three actions and would bring the old bytecode back.
 3. Verify, within a bounded wait: the restart really happened (reset: ``restart_pending`` false and
-   ``manual_restarts`` risen; reload/restart: a new master start time), then every pool must serve
-   token B. Optional: no stale cached script under ``verify_paths``; ``verify_url`` through the
-   real web server shows ``verify_content``.
+   ``manual_restarts`` risen; reload/restart: a new master or a new cache start time), then every
+   pool must serve token B. Optional: no stale cached script under ``verify_paths``; ``verify_url``
+   through the real web server shows ``verify_content``.
 4. With strategy ``auto``, escalate reset -> reload -> restart until the proof holds, else fail with
    the evidence.
+
+Preloading (``opcache.preload``): ``opcache_reset()`` keeps preloaded scripts (after the restart
+OPcache puts them back into its hash, ``preload_restart()`` in ZendAccelerator.c), and they are
+never revalidated; only a new master preloads again (a reload re-executes the master, so it does).
+The counters read before acting tell which preloaded files changed since the master preloaded them
+(``preload_state``); then ``auto`` skips the reset and ``reset`` fails naming them, and after a
+reload or restart the new master's preload statistics prove them fresh.
 
 A reset only schedules the restart; it happens when no worker is inside a request (or after
 opcache.force_restart_timeout), which is why the wait is bounded and escalation exists.
@@ -39,6 +46,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.findings import php
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.live.hold import ACTION_PROBE_SOURCE, HOLD_MARKER
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, same_binary_masters
+from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import (
     DEFAULT_PROBE_DIR,
     PROBE_PREFIX,
@@ -64,6 +72,11 @@ CANARY_PREFIX = 'phpops-canary:'
 
 class InvalidationError(Exception):
     """A master could not be invalidated with proof; the message says which and why."""
+
+
+class PreloadBlocksReset(InvalidationError):
+    """A reset would leave changed preloaded code in place (raised inside the held reset request to
+    end it before anything changed)."""
 
 
 def _now_ms():
@@ -172,7 +185,8 @@ class MasterInvalidation(object):
         self.check_mode = check_mode
         inst, self.fpm_sapi = report.fpm_sapi_for(master.config) or (None, None)
         self.installation = inst.id if inst else None
-        fpm = read_fpm_config(fs, master.config)
+        # the report loaded this FPM configuration already: read it again only for a master it does not know
+        fpm = self.fpm_sapi.fpm if self.fpm_sapi is not None and self.fpm_sapi.fpm is not None else read_fpm_config(fs, master.config)
         wanted = params.get('pools')
         self.in_use = set()
         self.channels = [PoolChannel(spec, params.get('probe_dir') or DEFAULT_PROBE_DIR, float(params.get('timeout') or 5.0), self.in_use)
@@ -187,6 +201,7 @@ class MasterInvalidation(object):
                        'master_start_time': master.start_time}
         self._canary_sites = {}
         self.pending_seen = None  # when this run first saw a restart pending (time.time())
+        self.service_acted_at = None  # when this run's reload or restart was started (time.time())
 
     # -- helpers --------------------------------------------------------------------------------
     def where(self):
@@ -274,6 +289,71 @@ class MasterInvalidation(object):
         if self.process_control_timeout in ('0', '0s', ''):
             self.result['warnings'].append('process_control_timeout=0 in %s: a reload kills in-flight requests; set it (e.g. 10s) '
                                            'for graceful reloads' % self.master.config)
+        if 'preload' not in self.result:
+            self.note_preload(summary, data)
+
+    # -- preloading ----------------------------------------------------------------------------
+    def loaded_at(self, summary):
+        """When the master preloaded, at the earliest: the latest of its cache's start time (whole
+        seconds), its process start (a reload of a master run with --nodaemonize keeps the process)
+        and, once this run reloaded or restarted it, the moment it did (the master preloads after)."""
+        stats = (summary or {}).get('statistics') or {}
+        return max(stats.get('start_time') or 0, self.master.start_time or 0, self.service_acted_at or 0) or None
+
+    def note_preload(self, summary, data):
+        """The master's preloading before acting (``result['preload']``, a step): what a reset could not refresh."""
+        state = preload_state(data.get('ini') or {}, summary, self.loaded_at(summary), self.params.get('verify_paths') or [])
+        self.result['preload'] = state
+        if state is None:
+            return
+        head = 'master %d preloaded %d scripts (opcache.preload=%s) at %s' % (self.master.pid, len(state['scripts']), state['script'],
+                                                                              _when(state['loaded_at']))
+        if state['refresh']:
+            self.step('preload', True, '%s; opcache_reset() keeps preloaded code, and these must be preloaded again: %s'
+                      % (head, _describe_refresh(state['refresh'])))
+        else:
+            self.step('preload', True, '%s; none changed on disk since: a reset keeps them, and they are current' % head)
+
+    def reset_blocked_by_preload(self):
+        """Why a reset cannot refresh this master's code (changed preloaded files), or None."""
+        state = self.result.get('preload')
+        if not state or not state['refresh']:
+            return None
+        files = _describe_refresh(state['refresh'])
+        if self.result.get('strategy') == 'auto':
+            return ('opcache_reset() skipped: it keeps preloaded code, and %s preloaded files that must be preloaded again (%s); '
+                    'a reload or restart preloads them' % (self.where(), files))
+        return ('opcache_reset() would not refresh preloaded code: %s preloaded %s at its start (opcache.preload=%s), and a reset keeps '
+                'preloaded scripts; run with strategy reload or restart (or auto) so that the master preloads the new code'
+                % (self.where(), files, state['script']))
+
+    def preload_fresh(self):
+        """After an action: the master's preloaded code is current (``result['preload']['after']`` and
+        ``proven``, a step). Returns the problem, or None."""
+        state = self.result.get('preload')
+        if not state:
+            return None
+        try:
+            summary, dummy_channel, data = self.status()
+        except (InvalidationError, LiveError) as error:
+            state['proven'] = False
+            self.step('verify_preload', False, 'preloaded code not verified: %s' % error)
+            return 'preloaded code not verified: %s' % error
+        after = preload_state(data.get('ini') or {}, summary, self.loaded_at(summary), self.params.get('verify_paths') or [])
+        stale = [entry for entry in (after or {}).get('refresh', ()) if entry['reason'] != 'verify_paths']
+        state['after'] = after
+        state['proven'] = not stale
+        if after is None:
+            detail = 'master %d preloads nothing any more (opcache.preload is not set)' % self.master.pid
+        elif stale:
+            detail = 'master %d (preloaded at %s) still preloads old code: %s' % (self.master.pid, _when(after['loaded_at']), _describe_refresh(stale))
+        else:
+            again = [entry['file'] for entry in state['refresh'] if entry['file'] in after['scripts']]
+            detail = 'master %d preloaded %d scripts at %s, every one unchanged on disk since%s' % (
+                self.master.pid, len(after['scripts']), _when(after['loaded_at']),
+                ' (preloaded again: %s)' % ', '.join(again) if again else '')
+        self.step('verify_preload', not stale, detail)
+        return detail if stale else None
 
     def purge_file_cache(self, started):
         """Purge opcache.file_cache when the master uses one: it survives every action."""
@@ -305,6 +385,9 @@ class MasterInvalidation(object):
 
     def user_checks(self, deadline):
         problems = []
+        stale_preload = self.preload_fresh()
+        if stale_preload:
+            problems.append(stale_preload)
         paths = self.params.get('verify_paths') or []
         if paths:
             channel = self.channels[0]
@@ -357,7 +440,14 @@ class MasterInvalidation(object):
         try:
             if self.check_mode:
                 self.note_before(*self.status())
+                blocked = self.reset_blocked_by_preload() if plan[0].name == 'reset' else None
+                if blocked and not plan[1:]:
+                    raise InvalidationError(blocked)
+                if blocked:
+                    plan = plan[1:]
                 self.result['would'] = plan[0].name + (' (escalating to %s if not proven)' % ', '.join(a.name for a in plan[1:]) if plan[1:] else '')
+                if blocked:
+                    self.result['would'] += '; the reset is skipped: %s' % blocked
                 if self.result.get('file_cache'):
                     self.result['would'] += ', purging the file cache %s first' % self.result['file_cache']
                 return self.result
@@ -451,6 +541,9 @@ class ResetAction(InvalidationAction):
             if step is not None:
                 return step
             job.prepare_canaries()
+        blocked = job.reset_blocked_by_preload()
+        if blocked:
+            return job.step('reset', False, blocked, started, skipped=True)
         job.purge_file_cache(started)
         if job.result['before'] is None:
             return job.step('reset', False, 'opcache.restrict_api bars opcache_reset() for the probe in %s' % job.channels[0].probe_dir, started)
@@ -486,6 +579,9 @@ class ResetAction(InvalidationAction):
             except ValueError as error:
                 raise InvalidationError('pool %s: unreadable answer while holding the reset: %s' % (channel.name, error))
             job.note_before(status_summary(pre.get('status')), channel, pre)
+            blocked = job.reset_blocked_by_preload()
+            if blocked:
+                raise PreloadBlocksReset(blocked)  # ends the request: the canary is not replaced, so the probe does not reset
             if pre.get('cached') != CANARY_PREFIX + job.token_old:
                 raise InvalidationError('pool %s did not serve the canary %s (got %r)'
                                         % (channel.name, site['script_filename'], (pre.get('cached') or '')[:80]))
@@ -498,6 +594,8 @@ class ResetAction(InvalidationAction):
                    'hold': {'canary': site['script_filename'], 'expect': CANARY_PREFIX + job.token_old, 'wait': channel.timeout}}
         try:
             data = channel.probe(payload, on_stdout, timeout=2 * channel.timeout)
+        except PreloadBlocksReset as error:
+            return job.step('reset', False, str(error), started, skipped=True)
         except (LiveError, InvalidationError) as error:
             if not seen:
                 return None
@@ -558,19 +656,28 @@ class ServiceAction(InvalidationAction):
         job = self.job
         started = _now_ms()
         job.purge_file_cache(started)
+        now = time.time()
         try:
             done = act(job.run_command, job.master.config, self.name, job.master.pid, self.same_binary(), binary=job.master.binary)
         except ServiceError as error:
             return job.step(self.name, False, str(error), started)
+        job.service_acted_at = now
         return job.step(self.name, True, 'ran %s' % ' '.join(done['command']), started)
 
     def restarted(self):
+        """A new master (pid or process start), or, for a master run with --nodaemonize (systemd), which
+        re-executes in place on a reload, a new cache (its start time)."""
         job = self.job
         job.follow_master()
         restarted = job.master.pid != job.result['pid'] or (job.master.start_time or 0) > (job.result['master_start_time'] or 0)
         detail = 'master pid %s -> %s' % (job.result['pid'], job.master.pid)
-        summary = job.status()[0] if restarted else None
-        return restarted, detail, _counters(summary) if summary else None
+        summary = job.status()[0]
+        counters = _counters(summary) if summary else None
+        before = (job.result.get('before') or {}).get('start_time')
+        if not restarted and counters and before and (counters['start_time'] or 0) > before:
+            restarted = True
+            detail += ', cache start time %s -> %s' % (before, counters['start_time'])
+        return restarted, detail, counters
 
 
 class ReloadAction(ServiceAction):
@@ -609,6 +716,71 @@ def in_parallel(calls):
     if errors:
         raise errors[0]
     return results
+
+
+def changed_at(path):
+    """When a file last changed: the later of its mtime and its ctime (a deploy that keeps the build's
+    mtime, rsync -a, tar x, cp -p, still sets the ctime), or None when it is gone."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return max(info.st_mtime, info.st_ctime)
+
+
+def preload_state(ini, summary, loaded_at, verify_paths=(), changed=changed_at):
+    """What ``opcache_reset()`` cannot refresh on a master that preloads, from one probe answer:
+    ``{script, scripts, loaded_at, refresh: [{file, reason, changed_at}]}``, None without
+    ``opcache.preload``. ``ini``: the probe's ``ini``; ``summary``: status_summary (its
+    ``preload_statistics``); ``loaded_at``: when the master preloaded (see
+    MasterInvalidation.loaded_at). ``reason``: ``changed`` (on disk at or after ``loaded_at``, mtime
+    or ctime), ``removed``, ``moved`` (``opcache.preload`` now resolves to a file that was not
+    preloaded: a switched ``current`` symlink), ``verify_paths`` (under a path of O(verify_paths), its
+    target or its releases directory: code the caller wants fresh)."""
+    script = (ini.get('opcache.preload') or {}).get('local') or None
+    if not script:
+        return None
+    stats = (summary or {}).get('preload_statistics') or {}
+    scripts = [path for path in (stats.get('scripts') or []) if isinstance(path, str)]
+    state = {'script': script, 'scripts': scripts, 'loaded_at': loaded_at, 'refresh': []}
+    listed = set()
+
+    def add(path, reason, when):
+        if path not in listed:
+            listed.add(path)
+            state['refresh'].append({'file': path, 'reason': reason, 'changed_at': when})
+
+    everything = [script] + [path for path in scripts if path != script]
+    for path in everything:
+        when = changed(path)
+        if when is None:
+            add(path, 'removed', None)
+        elif not loaded_at or when >= loaded_at:
+            add(path, 'changed', when)
+    resolved = os.path.realpath(script)
+    if scripts and script not in scripts and resolved not in scripts:
+        add(resolved, 'moved', changed(resolved))
+    roots = set()
+    for path in verify_paths or ():
+        roots.update((path.rstrip('/') + '/', os.path.realpath(path).rstrip('/') + '/'))
+    roots.update(root['releases_dir'].rstrip('/') + '/' for root in release_roots(verify_paths))
+    for path in everything:
+        if path.startswith(tuple(sorted(roots))):
+            add(path, 'verify_paths', changed(path))
+    return state
+
+
+def _when(epoch):
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(epoch)) if epoch else 'an unknown time'
+
+
+def _describe_refresh(entries, shown=10):
+    """``file (why)`` for the first ``shown`` entries of preload_state's ``refresh``, and how many more."""
+    why = {'changed': lambda e: 'changed on disk at %s' % _when(e['changed_at']), 'removed': lambda e: 'removed from disk',
+           'moved': lambda e: 'opcache.preload resolves to it now, it was not preloaded',
+           'verify_paths': lambda e: 'under verify_paths'}
+    text = ', '.join('%s (%s)' % (e['file'], why[e['reason']](e)) for e in entries[:shown])
+    return text + (' and %d more' % (len(entries) - shown) if len(entries) > shown else '')
 
 
 def _reset_refused(channel, data):

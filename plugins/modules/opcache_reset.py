@@ -24,13 +24,20 @@ description:
     Optionally no cached script under O(verify_paths) is stale, and O(verify_url) shows O(verify_content)."
   - With O(strategy=auto) it escalates reset, reload, restart until fresh code is proven, and fails with the evidence when
     nothing proves it.
+  - "Preloading (C(opcache.preload)): C(opcache_reset()) keeps preloaded scripts, only a new master (a reload or a restart)
+    preloads again. Before acting it reads the master's preloaded scripts; when one changed on disk since the master preloaded
+    it (mtime or ctime), was removed, C(opcache.preload) now resolves to another file (a switched C(current) symlink), or one
+    lies under O(verify_paths), O(strategy=auto) skips the reset and reloads, and O(strategy=reset) fails naming the files and
+    the action needed, without resetting. After the action the new master's preload statistics must list its preloaded scripts
+    with none changed since it preloaded them (RV(masters[].preload))."
 author:
   - phpops.opcache maintainers (@phpops)
 options:
   strategy:
     description:
       - V(auto) starts with a zero-downtime C(opcache_reset()) and escalates to reload and restart when the proof fails.
-      - V(reset), V(reload) and V(restart) do only that (and fail when it is not proven).
+      - V(reset), V(reload) and V(restart) do only that (and fail when it is not proven). V(reset) fails without resetting
+        when preloaded code must be preloaded again (see the description).
     type: str
     choices: [auto, reset, reload, restart]
     default: auto
@@ -103,6 +110,8 @@ notes:
   - "Before any reload or restart it tests the configuration the master would load, with that master's own binary
     (C(php-fpm -t -y <php-fpm.conf>)). When the test fails, the action is refused with PHP-FPM's own message and the
     running master is left alone: a master reloaded into a configuration it cannot load does not come back."
+  - "A reload of a master run in the foreground (C(php-fpm --nodaemonize), as systemd's unit runs it) re-executes it with the
+    same pid; it is proven by the cache's new start time."
   - "A reset while an earlier OPcache restart is still pending (a long request holds it) fails with the reason: since
     when it is pending, which requests hold it (from the pools' C(pm.status_path) when set), and what happens next."
   - Without systemd, the restart of Debian's and Ubuntu's init script ends with C(start-stop-daemon --stop --exec), which stops
@@ -163,9 +172,25 @@ masters:
         - For a reset only the pool that ran it is asked (inside the reset request); for a reload or restart, every pool.
       type: dict
     steps:
-      description: Every step with C(step), C(ok), C(detail) and C(ms).
+      description:
+        - Every step with C(step), C(ok), C(detail) and C(ms).
+        - "With preloading: C(preload) (what the master preloaded and what must be preloaded again, in C(refresh)) before acting,
+          and C(verify_preload) after it. A reset that was not done because of preloaded code has C(skipped=true)."
       type: list
       elements: dict
+    preload:
+      description:
+        - The master's preloading (C(opcache.preload)) read before acting; null when it preloads nothing.
+        - C(script) is C(opcache.preload), C(scripts) the preloaded files, C(loaded_at) when the master preloaded them at the
+          earliest (epoch seconds; the latest of the cache start, the master start and this run's reload or restart).
+        - "C(refresh) lists what a reset cannot refresh, each with C(file), C(changed_at) (epoch seconds, the later of mtime and
+          ctime; null when gone) and C(reason): V(changed) (on disk at or after C(loaded_at)), V(removed), V(moved)
+          (C(opcache.preload) resolves to this file now, and it was not preloaded) or V(verify_paths) (under O(verify_paths)).
+          When it is not empty, O(strategy=auto) skips the reset and O(strategy=reset) fails."
+        - C(after) is the same view read after the action (null when the master no longer preloads), and C(proven) whether
+          it shows no preloaded file changed, removed or moved since the master preloaded.
+      type: dict
+      returned: when the master answered before acting
     action:
       description: The action that was proven to work (V(reset), V(reload) or V(restart)).
       type: str
