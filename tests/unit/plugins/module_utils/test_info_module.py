@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.phpops.opcache.plugins.module_utils.module_support import php_runner
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import build_tree
 
-LIVE_VIEW = {'live', 'masters', 'probe', 'hold', 'report', 'fastcgi', 'fpm_service', 'drift', 'stale', 'runtime', 'releases'}
+LIVE_VIEW = {'live', 'masters', 'probe', 'hold', 'report', 'records', 'fastcgi', 'fpm_service', 'drift', 'stale', 'runtime', 'releases'}
 
 # A module object with what report_from_params uses, run in a fresh interpreter, which then prints
 # the collection's module_utils that were loaded.
