@@ -20,6 +20,9 @@ from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import E
 
 POOL_INI_KINDS = ('php_value', 'php_flag', 'php_admin_value', 'php_admin_flag')
 _SECTION_RE = re.compile(r'^[ \t]*\[([^\]]*)\][ \t]*$')
+# A blank or comment-only line: PHP's ini scanner reads it as an end of line and nothing else, so it
+# is not handed to the parser (most lines of a distribution's php-fpm.conf and www.conf).
+_NOTHING_RE = re.compile(r'[ \t]*(?:;[^\r\n]*)?\Z')
 MAX_INCLUDE_DEPTH = 10
 
 
@@ -121,6 +124,8 @@ class FpmConfigReader(object):
                     else:
                         section[0] = Pool(name, path, number)
                         config.pools.append(section[0])
+                continue
+            if _NOTHING_RE.match(raw):
                 continue
             parsed = IniParser(lookup=self.env.get).parse(raw + '\n')
             if parsed.errors:

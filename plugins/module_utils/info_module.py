@@ -6,17 +6,18 @@ phpops.opcache.opcache_target, one report per run from the module's options, and
 without tracebacks.
 
 The live view (FastCGI, the probe, the comparison with the disk) is imported only when it runs:
-a disk-only run loads none of it.
+a disk-only run loads none of it. The report's code is imported after discovery's PHP commands
+have started, so that Python compiles it (AnsiballZ ships sources) while PHP answers.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS, HostFSError
 from ansible_collections.phpops.opcache.plugins.module_utils.module_support import php_runner
-from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
-from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import DiscoveryError, planned_commands
 
 # The live probe's default directory (live.probe.DEFAULT_PROBE_DIR, which this module does not import).
 DEFAULT_PROBE_DIR = '/run/phpops-opcache'
@@ -70,21 +71,48 @@ def report_from_params(module):
             if not spec.get('binary') and spec.get('php_ini') is None and spec.get('scan_dirs') is None:
                 module.fail_json(msg='installations[%d]: give binary, or php_ini and/or scan_dirs' % index)
     try:
+        if run is not None:
+            for argv in planned_commands(fs, explicit, params['families']):
+                run.start(argv)
+        masters = _running_masters(params, fs)
+        from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+
         report = build_report(fs, run, explicit, sapis=params['sapis'], directives=params['directives'], env=env,
                               families=params['families'], versions=params['versions'])
     except DiscoveryError as error:
         module.fail_json(msg=str(error))
     except HostFSError as error:
         module.fail_json(msg='cannot read %s: %s' % (error.path, error.reason))
+    finally:
+        if run is not None:
+            run.close()
     for warning in report.warnings:
         module.warn(warning)
-    if params['live'] != 'false' and (not params['sapis'] or 'fpm' in params['sapis']):
-        add_live_view(module, fs, report, run)
+    if _live_wanted(params):
+        add_live_view(module, fs, report, run, masters)
     return report
 
 
-def add_live_view(module, fs, report, run_command):
-    """Ask every running PHP-FPM master over FastCGI (option live) and merge its findings."""
+def _live_wanted(params):
+    return params['live'] != 'false' and (not params['sapis'] or 'fpm' in params['sapis'])
+
+
+def _running_masters(params, fs):
+    """The PHP-FPM masters running on the target when the live view may run (else None). When
+    there is one, the live view's code is imported now, while discovery's commands run."""
+    if not _live_wanted(params) or fs.prefixed:
+        return None
+    from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters
+
+    masters = find_fpm_masters()
+    if masters:
+        importlib.import_module('ansible_collections.phpops.opcache.plugins.module_utils.live.report')
+    return masters
+
+
+def add_live_view(module, fs, report, run_command, masters=None):
+    """Ask every running PHP-FPM master over FastCGI (option live) and merge its findings.
+    ``masters``: the running masters (live.masters.find_fpm_masters), found here when None."""
     params = module.params
     if fs.prefixed:
         if params['live'] == 'true':
@@ -92,7 +120,7 @@ def add_live_view(module, fs, report, run_command):
         return
     from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, select_masters
 
-    masters = select_masters(find_fpm_masters(), report, versions=params['versions'])
+    masters = select_masters(find_fpm_masters() if masters is None else masters, report, versions=params['versions'])
     if not masters and params['live'] == 'auto':
         return
     if not masters:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import split_scan_dir
-
 # Debian's per-SAPI directories and the SAPI module name PHP uses for php-<name>.ini.
 SAPI_MODULE_NAMES = {
     'cli': 'cli', 'fpm': 'fpm-fcgi', 'apache2': 'apache2handler', 'cgi': 'cgi-fcgi',
@@ -55,6 +53,10 @@ class SapiConfig(object):
         return None
 
     def scan_dirs(self):
+        # imported here: a module imports discovery (and starts its PHP commands, see
+        # planned_commands) before the ini parser is loaded
+        from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import split_scan_dir
+
         return split_scan_dir(self.scan_dir_raw, self.default_scan_dir)
 
 
@@ -154,10 +156,25 @@ def _others(fs):
     return found
 
 
+_PATHS_CODE = 'echo json_encode([PHP_VERSION, PHP_CONFIG_FILE_PATH, PHP_CONFIG_FILE_SCAN_DIR]);'
+
+
+def _paths_argv(binary):
+    """The command that asks a binary given explicitly for its version and compiled-in paths."""
+    if binary.rsplit('/', 1)[-1].startswith('php-fpm'):
+        return [binary, '-i']
+    return [binary, '-n', '-r', _PATHS_CODE]
+
+
+def _version_argv(binary):
+    """The command that asks a discovered binary for its full version, cheaply: ``-n -v`` loads no extension."""
+    return [binary, '-n', '-v']
+
+
 def _probe_binary(run_command, binary):
     """Ask a real binary for its version and compiled-in paths. Returns a dict or None."""
     if binary.rsplit('/', 1)[-1].startswith('php-fpm'):
-        rc, out, dummy = run_command([binary, '-i'])
+        rc, out, dummy = run_command(_paths_argv(binary))
         if rc != 0:
             return None
         info = {}
@@ -171,9 +188,11 @@ def _probe_binary(run_command, binary):
                 info['config_dir'] = value.strip()
             elif key == 'Scan this dir for additional .ini files':
                 info['scan_dir'] = None if value.strip() == '(none)' else value.strip()
-        return info if 'version' in info else None
-    code = 'echo json_encode([PHP_VERSION, PHP_CONFIG_FILE_PATH, PHP_CONFIG_FILE_SCAN_DIR]);'
-    rc, out, dummy = run_command([binary, '-n', '-r', code])
+        if 'version' not in info or 'config_dir' not in info:
+            return None
+        info.setdefault('scan_dir', None)
+        return info
+    rc, out, dummy = run_command(_paths_argv(binary))
     if rc != 0:
         return None
     try:
@@ -211,6 +230,29 @@ def _explicit(fs, spec, run_command):
     return inst
 
 
+def _layout(fs, families=None):
+    """The installations the filesystem layout shows (no command runs)."""
+    installations = _debian(fs) + _others(fs)
+    if families:
+        installations = [i for i in installations if i.family in families]
+    return installations
+
+
+def _version_binaries(inst):
+    """The binaries that may confirm the version of a discovered installation, in the order asked."""
+    return [inst.binaries[sapi] for sapi in ('cli', 'fpm', 'cgi', 'phpdbg') if inst.binaries.get(sapi)]
+
+
+def planned_commands(fs, explicit=None, families=None):
+    """The commands ``discover(fs, run_command, explicit, families)`` will run, in order, so that a
+    caller can start them before slower work (``run_command.start``) and ``discover`` collects
+    them. Only the first command of a binary given explicitly is known in advance."""
+    if explicit:
+        return [_paths_argv(spec['binary']) for spec in explicit if spec.get('binary') and fs.exists(spec['binary'])]
+    # the first binary of each installation answers unless it is broken (then discover asks the next)
+    return [_version_argv(binaries[0]) for binaries in (_version_binaries(inst) for inst in _layout(fs, families)) if binaries]
+
+
 def discover(fs, run_command=None, explicit=None, families=None):
     """Every installation on the target. ``run_command(argv) -> (rc, out, err)`` runs a binary with
     PHPRC and PHP_INI_SCAN_DIR removed from its environment, to confirm versions and compiled-in
@@ -219,19 +261,15 @@ def discover(fs, run_command=None, explicit=None, families=None):
     if explicit:
         for spec in explicit:
             installations.append(_explicit(fs, spec, run_command))
+        if families:
+            installations = [i for i in installations if i.family in families]
     else:
-        installations.extend(_debian(fs))
-        installations.extend(_others(fs))
-    if families:
-        installations = [i for i in installations if i.family in families]
+        installations = _layout(fs, families)
     if run_command is not None:
         for inst in installations:
             if inst.version_source == 'binary':
                 continue
-            for sapi in ('cli', 'fpm', 'cgi', 'phpdbg'):
-                binary = inst.binaries.get(sapi)
-                if not binary:
-                    continue
+            for binary in _version_binaries(inst):
                 info = _probe_binary_version(run_command, binary)
                 if info:
                     inst.version = info
@@ -241,8 +279,8 @@ def discover(fs, run_command=None, explicit=None, families=None):
 
 
 def _probe_binary_version(run_command, binary):
-    """The full version (8.2.36) of a binary, cheaply: ``-n -v`` loads no extension."""
-    rc, out, dummy = run_command([binary, '-n', '-v'])
+    """The full version (8.2.36) of a binary, or None."""
+    rc, out, dummy = run_command(_version_argv(binary))
     if rc != 0:
         return None
     match = re.match(r'PHP (\d+\.\d+\.\d+\S*)', out.strip())

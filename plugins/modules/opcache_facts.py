@@ -73,12 +73,14 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.phpops.opcache.plugins.module_utils.info_module import report_from_params, target_argument_spec
-from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import compact_facts
 
 
 def main():
     module = AnsibleModule(argument_spec=target_argument_spec(), supports_check_mode=True)
     report = report_from_params(module)
+    # imported after report_from_params, which loads the report's code once discovery's commands run
+    from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import compact_facts
+
     module.exit_json(changed=False, ansible_facts={'opcache': compact_facts(report)})
 
 

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
+import pytest
+
+from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import _NOTHING_RE, read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+from ansible_collections.phpops.opcache.plugins.module_utils.ini_parser import IniParser
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import build_tree
 
 
@@ -70,3 +73,17 @@ def test_unreadable_config_is_a_problem_not_a_crash(tmp_path):
     config = read(tmp_path, {'/etc/php/8.2/fpm/pool.d': None})
     assert config.pools == []
     assert config.problems[0][0] == 'FPM_CONF_UNREADABLE'
+
+
+@pytest.mark.parametrize('line', ['', ' \t ', ';', '; comment', '  ;; x = 1 [pool] "', ';\x00 after a NUL', '\t; priority=10'])
+def test_a_line_skipped_before_the_parser_is_one_php_reads_as_nothing(line):
+    """fpm_config hands PHP's parser only lines that can hold something: a blank or comment-only
+    line it skips must be one the parser reads as an end of line, with no entry and no error."""
+    assert _NOTHING_RE.match(line)
+    parsed = IniParser(lookup={}.get).parse(line + '\n')
+    assert (parsed.entries, parsed.errors, parsed.notes, parsed.sections) == ([], [], [], [])
+
+
+@pytest.mark.parametrize('line', ['x', ' x = 1 ; c', '\ufeff; bom', '[www]', '"', '= ;'])
+def test_a_line_with_anything_else_goes_to_the_parser(line):
+    assert not _NOTHING_RE.match(line)

@@ -5,10 +5,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report, compact_facts
@@ -173,19 +169,6 @@ def test_versions_select_installations_by_the_one_rule(tmp_path):
     assert [i.id for i in build_report(fs, versions=['8']).installations] == ['debian:/etc/php/8.2']
     assert [i.id for i in build_report(fs, versions=['8.2']).installations] == ['debian:/etc/php/8.2']
     assert build_report(fs, versions=['8.3']).installations == []
-
-
-def _modules_loaded_by(statement):
-    code = 'import sys\n%s\nprint("\\n".join(sorted(m for m in sys.modules if "phpops.opcache" in m)))' % statement
-    out = subprocess.run([sys.executable, '-c', code], stdout=subprocess.PIPE, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    return [m.rsplit('.', 1)[-1] for m in out.stdout.decode().split() if '.module_utils.' in m]
-
-
-def test_a_disk_only_run_does_not_load_the_live_view():
-    loaded = _modules_loaded_by('from ansible_collections.phpops.opcache.plugins.module_utils import info_module')
-    assert 'info_module' in loaded and 'opcache_report' in loaded
-    assert not set(loaded) & {'live', 'masters', 'probe', 'hold', 'report', 'records', 'fastcgi', 'fpm_service', 'drift', 'stale'}, loaded
-    assert _modules_loaded_by('from ansible_collections.phpops.opcache.plugins.module_utils import module_support') == ['module_support']
 
 
 def test_the_reporting_modules_default_probe_dir_is_the_probes():

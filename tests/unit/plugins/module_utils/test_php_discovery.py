@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
-from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import SAPI_MODULE_NAMES, DiscoveryError, discover, unknown_sapis, version_matches
+from ansible_collections.phpops.opcache.plugins.module_utils.php_discovery import (
+    SAPI_MODULE_NAMES,
+    DiscoveryError,
+    discover,
+    planned_commands,
+    unknown_sapis,
+    version_matches,
+)
 
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import Link, build_tree
 
@@ -175,3 +182,68 @@ def test_unknown_sapis_are_named_with_the_known_ones():
     assert unknown == ['bogus']
     assert known == sorted(SAPI_MODULE_NAMES)
     assert unknown_sapis(None) == ([], sorted(SAPI_MODULE_NAMES))
+
+
+def _recording(answers):
+    """A run_command that records each argv and answers from ``answers`` (binary -> (rc, out))."""
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        rc, out = answers.get(argv[0], (1, ''))
+        return rc, out, ''
+    return run, calls
+
+
+def test_planned_commands_are_the_ones_discover_runs_first(tmp_path):
+    root = build_tree(tmp_path, {
+        '/etc/php/8.2/cli/php.ini': '', '/usr/bin/php8.2': '', '/etc/php/8.2/fpm/php.ini': '', '/usr/sbin/php-fpm8.2': '',
+        '/etc/php/8.3/fpm/php.ini': '', '/usr/sbin/php-fpm8.3': '', '/etc/php/8.1/cli/php.ini': '',
+    })
+    fs = HostFS(root)
+    version = (0, 'PHP 8.2.36 (cli) (built: Nov 18 2026)\n')
+    run, calls = _recording({'/usr/bin/php8.2': version, '/usr/sbin/php-fpm8.3': (0, 'PHP 8.3.4 (fpm-fcgi)\n')})
+    found = by_id(discover(fs, run_command=run))
+    planned = planned_commands(fs)
+    assert planned == [['/usr/bin/php8.2', '-n', '-v'], ['/usr/sbin/php-fpm8.3', '-n', '-v']]
+    assert calls == planned
+    assert found['debian:/etc/php/8.2'].version == '8.2.36' and found['debian:/etc/php/8.3'].version == '8.3.4'
+    assert found['debian:/etc/php/8.1'].version == '8.1', 'no binary: the layout version stays'
+    assert planned_commands(fs, families=['rhel']) == []
+
+
+def test_a_broken_first_binary_is_followed_by_the_next(tmp_path):
+    """Only the first binary of an installation is planned; when it fails, discover asks the next."""
+    root = build_tree(tmp_path, {'/etc/php/8.2/cli/php.ini': '', '/usr/bin/php8.2': '', '/etc/php/8.2/fpm/php.ini': '',
+                                 '/usr/sbin/php-fpm8.2': ''})
+    fs = HostFS(root)
+    run, calls = _recording({'/usr/sbin/php-fpm8.2': (0, 'PHP 8.2.36 (fpm-fcgi)\n')})
+    inst = discover(fs, run_command=run)[0]
+    assert inst.version == '8.2.36' and inst.version_source == 'binary'
+    assert calls == [['/usr/bin/php8.2', '-n', '-v'], ['/usr/sbin/php-fpm8.2', '-n', '-v']]
+    assert planned_commands(fs) == calls[:1]
+
+
+def test_planned_commands_of_explicit_binaries(tmp_path):
+    root = build_tree(tmp_path, {'/opt/php/bin/php': '', '/opt/php/sbin/php-fpm': ''})
+    fs = HostFS(root)
+    explicit = [{'binary': '/opt/php/bin/php'}, {'binary': '/opt/php/sbin/php-fpm', 'sapi': 'fpm'}, {'binary': '/opt/missing/php'},
+                {'php_ini': '/opt/php/php.ini'}]
+    assert planned_commands(fs, explicit) == [
+        ['/opt/php/bin/php', '-n', '-r', 'echo json_encode([PHP_VERSION, PHP_CONFIG_FILE_PATH, PHP_CONFIG_FILE_SCAN_DIR]);'],
+        ['/opt/php/sbin/php-fpm', '-i'],
+    ]
+    run, calls = _recording({'/opt/php/bin/php': (0, '["8.2.36", "/opt/php/etc", ""]\n'),
+                             '/opt/php/sbin/php-fpm': (0, 'PHP Version => 8.2.36\nConfiguration File (php.ini) Path => /opt/php/etc\n'
+                                                          'Scan this dir for additional .ini files => (none)\n')})
+    found = discover(fs, run_command=run, explicit=explicit[:2])
+    assert calls == planned_commands(fs, explicit[:2])
+    assert [(i.version, sorted(i.sapis), i.sapis[sorted(i.sapis)[0]].config_dir) for i in found] == [
+        ('8.2.36', ['cli'], '/opt/php/etc'), ('8.2.36', ['fpm'], '/opt/php/etc')]
+
+
+def test_an_fpm_binary_that_does_not_name_its_paths_is_a_clear_error(tmp_path):
+    fs = HostFS(build_tree(tmp_path, {'/opt/php/sbin/php-fpm': ''}))
+    run, dummy = _recording({'/opt/php/sbin/php-fpm': (0, 'PHP Version => 8.2.36\n')})
+    with pytest.raises(DiscoveryError, match='did not report its version and paths'):
+        discover(fs, run_command=run, explicit=[{'binary': '/opt/php/sbin/php-fpm', 'sapi': 'fpm'}])
