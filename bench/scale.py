@@ -5,8 +5,10 @@
 """How the live audit grows on one host: the work of `opcache_info live=true` (the on-disk report,
 build_report, then the live view, live_report) for one PRIVATE php-fpm master with 1, 10 and 50
 pools (20 ini files), and with 20, 200 and 1000 ini files in its scan directory (1 pool). Prints
-the median of BENCH_ROUNDS (default 5) per point, split into disk and live, and the ratio of each
-point to the first of its series (goal: 50 pools <= 2x one pool).
+the median of BENCH_ROUNDS (default 5) per point, split into disk, live and exit (what
+AnsibleModule.exit_json adds for the live part of the result: remove_values and the JSON, both
+growing with the result, which holds every directive of every pool), and the ratio of each point
+to the first of its series (goal: 50 pools <= 2x one pool, for the whole task on the node).
 
 Runs the module's own code in this process (module_utils on the collection path, as the module
 calls them), with an explicit installation (php_ini, scan_dirs, fpm_conf of the private master) and
@@ -50,6 +52,7 @@ COLLECTIONS = _importable()
 # pylint: disable=wrong-import-position
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters  # noqa: E402
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import MAX_CONCURRENT_PROBES  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report  # noqa: E402
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report  # noqa: E402
 from private_fpm import PHP_VERSION, PrivateFpm, opcache_ini, unprivileged_user  # noqa: E402
@@ -85,8 +88,19 @@ def module_run(explicit):
     return elapsed
 
 
+def exit_cost(report):
+    """Seconds of what AnsibleModule.exit_json does with the module's result: remove_values (no_log)
+    over all of it, then the JSON. It grows with the result, which has every directive of every pool."""
+    from ansible.module_utils.common.parameters import remove_values
+    from ansible.module_utils.common.text.converters import jsonify
+
+    started = time.perf_counter()
+    jsonify(remove_values(report.as_dict(), set()))
+    return time.perf_counter() - started
+
+
 def measure(pools, files):
-    """(disk, live, module) seconds, medians over ROUNDS, for one private master with ``pools`` pools and
+    """(disk, live, module, exit) seconds, medians over ROUNDS, for one private master with ``pools`` pools and
     ``files`` ini files; exits when a pool did not answer."""
     user, gid = unprivileged_user()
     group = None if gid is None else user
@@ -106,7 +120,7 @@ def measure(pools, files):
             sys.exit('the private php-fpm master (%s): %d processes with its title in /proc' % (fpm.conf, len(masters)))
         fs = HostFS('/')
         explicit = [{'php_ini': fpm.ini, 'scan_dirs': [fpm.scan_dir], 'sapi': 'fpm', 'fpm_conf': fpm.conf, 'version': PHP_VERSION, 'binary': None}]
-        disk, live, module, answered = [], [], [], set()
+        disk, live, module, exits, answered = [], [], [], [], set()
         for dummy in range(ROUNDS + 1):  # the first round only warms up
             started = time.perf_counter()
             report = build_report(fs, None, explicit)
@@ -116,34 +130,45 @@ def measure(pools, files):
             disk.append(built - started)
             live.append(done - built)
             module.append(module_run(explicit))
-            answered.add(sum(1 for m in result['masters'] for p in m['pools'] if p['ok']))
+            without_live = exit_cost(report)
+            report.add_findings([f.as_dict() for f in result.findings])  # as info_module does
+            report.live = result
+            exits.append(exit_cost(report) - without_live)
+            answered.add(sum(1 for m in result.masters for p in m.pools if p.ok))
         if answered != {pools}:
             sys.exit('%d pool(s), %d ini files: the live view answered %s pool(s): %s'
-                     % (pools, files, sorted(answered), [p['error'] for m in result['masters'] for p in m['pools'] if not p['ok']][:5]))
-        return statistics.median(disk[1:]), statistics.median(live[1:]), statistics.median(module[1:])
+                     % (pools, files, sorted(answered), [p.error for m in result.masters for p in m.pools if not p.ok][:5]))
+        return statistics.median(disk[1:]), statistics.median(live[1:]), statistics.median(module[1:]), statistics.median(exits[1:])
     finally:
         fpm.cleanup()
 
 
 def series(title, points):
+    """Print each point; return [(whole, live)] per point (whole: module + live + exit)."""
     print(title)
     first = first_module = None
+    rows = []
     for label, pools, files in points:
-        disk, live, module = measure(pools, files)
-        total, whole = disk + live, module + live
+        disk, live, module, exit_extra = measure(pools, files)
+        total, whole = disk + live, module + live + exit_extra
         first, first_module = first or total, first_module or whole
-        print('  %-11s disk %6.3f s  live %6.3f s (%4.1f ms a pool)  work x%5.2f  |  module %6.3f s x%.2f'
-              % (label, disk, live, live * 1000 / pools, total / first, whole, whole / first_module))
-    return first_module, whole
+        rows.append((whole, live))
+        print('  %-11s disk %6.3f s  live %6.3f s (%4.1f ms a pool)  exit +%5.3f s  work x%5.2f  |  module %6.3f s x%.2f'
+              % (label, disk, live, live * 1000 / pools, exit_extra, total / first, whole, whole / first_module))
+    return rows
 
 
 def main():
     print('live audit on one host, private php-fpm %s, medians of %d rounds; work = build_report (disk) + live_report (live) in-process;'
           % (PHP_VERSION, ROUNDS))
-    print('module = a whole opcache_info live=false run on this node (python, imports, disk) + live: what a task costs on the node')
-    one, fifty = series('pools (20 ini files):', [('%d pool(s)' % n, n, 20) for n in POOLS])
+    print('exit = what exit_json (remove_values and JSON) adds for the live part of the result; module = a whole opcache_info live=false '
+          'run on this node (python, imports, disk, its exit_json) + live + exit: what an opcache_info live=true task costs on the node')
+    rows = series('pools (20 ini files):', [('%d pool(s)' % n, n, 20) for n in POOLS])
     series('ini files in the scan directory (1 pool):', [('%d files' % n, 1, n) for n in INI_FILES])
-    print('  ratio 50 pools / 1 pool, module: %.2f (goal <= 2.0); the pools are probed one after another (live/report.py)' % (fifty / one))
+    (one, one_live), (fifty, fifty_live) = rows[0], rows[-1]
+    print('  ratio 50 pools / 1 pool: module %.2f, live view alone %.2f; the pools of a master are asked at once (live.probe.probe_pools, '
+          'at most %d at a time)' % (fifty / one, fifty_live / one_live, MAX_CONCURRENT_PROBES))
+    print('  goal: 50 pools <= 2x 1 pool (module): %s' % ('met' if fifty / one <= 2.0 else 'NOT met'))
 
 
 if __name__ == '__main__':

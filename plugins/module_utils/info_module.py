@@ -107,5 +107,5 @@ def add_live_view(module, fs, report, run_command):
                            max_examples=params['max_examples'], timeout=params['timeout'], run_command=run_command)
     except LiveError as error:
         module.fail_json(msg='live view: %s' % error)
-    report.add_findings(live.pop('findings'))
+    report.add_findings([f.as_dict() for f in live.findings])
     report.live = live

@@ -134,7 +134,8 @@ class InstallationReport(object):
 
 class Report(object):
     """What build_report found: ``installations`` (InstallationReport), ``findings`` (dicts, most
-    severe first), ``warnings`` (for the module to pass on) and ``live`` (the live view, when it ran)."""
+    severe first), ``warnings`` (for the module to pass on) and ``live`` (the live view, a
+    live.records.LiveView, when it ran)."""
 
     __slots__ = ('installations', 'findings', 'warnings', 'live')
 
@@ -158,7 +159,7 @@ class Report(object):
     def as_dict(self):
         result = {'installations': [inst.as_dict() for inst in self.installations], 'findings': self.findings}
         if self.live is not None:
-            result['live'] = self.live
+            result['live'] = self.live.as_dict(findings=False)  # its findings joined self.findings (add_findings)
         return result
 
 
@@ -272,22 +273,19 @@ def compact_facts(report):
         'findings': [{'code': f['code'], 'severity': f['severity'], 'message': f['message']} for f in report.findings],
     }
     if report.live:
-        facts['live'] = [_compact_master(m) for m in report.live.get('masters', [])]
+        facts['live'] = [_compact_master(m) for m in report.live.masters]
     return facts
 
 
 def _compact_master(master):
-    status = master.get('status') or {}
-    statistics = status.get('statistics') or {}
+    """The facts of a live.records.LiveMaster."""
     return {
-        'pid': master.get('pid'),
-        'config': master.get('config'),
-        'installation': master.get('installation'),
-        'start_time': master.get('start_time'),
-        'opcache_enabled': status.get('opcache_enabled'),
-        'restart_pending': status.get('restart_pending'),
-        'manual_restarts': statistics.get('manual_restarts'),
-        'pools': dict((p['name'], {'ok': p.get('ok'), 'error': p.get('error'),
-                                   'settings': dict((k, v.get('value')) for k, v in (p.get('settings') or {}).items())})
-                      for p in master.get('pools', [])),
+        'pid': master.pid,
+        'config': master.config,
+        'installation': master.installation,
+        'start_time': master.start_time,
+        'opcache_enabled': master.opcache_enabled,
+        'restart_pending': master.restart_pending,
+        'manual_restarts': master.statistics.get('manual_restarts'),
+        'pools': dict((p.name, {'ok': p.ok, 'error': p.error, 'settings': p.values()}) for p in master.pools),
     }

@@ -15,7 +15,9 @@ description:
     it opens from a file) with the fleet at a glance (hosts by severity, the hosts with problems first) and, per
     host, the findings with their evidence and fix, the effective settings of every installation and SAPI with the
     file and line that set them, the running value where a PHP-FPM master differs from the disk, the pools and the
-    state of each running master; C(summary.md), the same as a Markdown summary; C(audit.json), every host's
+    state of each running master - its JIT (configured vs running), capacity (memory, interned strings, key slots,
+    hit rate, restarts), cached releases and preload, marked where a finding's limit is reached, C(not probed) when
+    no pool of the master answered; C(summary.md), the same as a Markdown summary; C(audit.json), every host's
     full result.
   - Hosts whose audit failed or that were unreachable are listed with their error (register the result with
     C(ignore_errors) and C(ignore_unreachable) so that they have one); hosts without a result are listed as such.

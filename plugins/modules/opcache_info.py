@@ -137,38 +137,253 @@ installations:
           elements: dict
 live:
   description:
-    - What the running PHP-FPM masters use (with O(live)). C(masters), one per running master, each with C(pid),
-      C(config), C(installation), C(start_time), C(php_ini_loaded_file) and C(php_ini_scanned_files) of the RUNNING master,
-      C(status) (memory, interned strings, statistics with C(start_time), C(last_restart_time), C(manual_restarts),
-      C(restart_pending), C(cache_full), JIT), C(restart_pending_for) (when a restart was pending, the status is read again
-      a second later; the seconds it was still pending then, else null), C(drift) (directives whose value on disk differs
-      from the running one, each with C(directive), C(running) and C(disk), the value in effect on each side with the default filled
-      in when the files do not set it, C(running_origin) and C(disk_origin) (V(ini) or V(default)), C(evidence)),
-      C(stale_scripts) (with O(verify_paths); C(checked), C(count) and C(examples) of cached scripts that run older code
-      than their file, each with C(path), C(mtime), C(ctime), C(cached_timestamp) (the mtime OPcache recorded when it
-      compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep the
-      build's mtime (rsync -a, tar, cp -p) are found by the file's ctime; C(inconclusive) and C(inconclusive_examples),
-      scripts replaced after the cache started whose compile time cannot be told, and C(conclusive), false then),
-      C(capacity) (C(memory), C(interned_strings) and C(keys), each with C(configured), C(used) and C(used_percent);
-      C(hit_rate), C(oom_restarts), C(hash_restarts) and C(near_limit), one entry per resource at 90% or more, or with
-      restarts, with C(code), C(directive), C(configured) and C(suggested), the value to raise it to),
-      C(releases) (for each root of O(verify_paths) that is a symlink into a directory of releases, C(current -> releases/N);
-      C(root), C(current), C(releases_dir), C(releases) with C(name), C(current), C(scripts) and C(memory) (bytes) cached
-      per release, and C(old_releases), C(old_scripts) and C(old_memory) held by releases no longer current; null
-      without such a root), C(preload) (C(script) and C(user), C(opcache.preload) and C(opcache.preload_user) of the
-      master, C(memory), C(functions) and C(classes) (counts) and C(scripts) preloaded, C(changed) (preloaded files
-      modified or removed since the master preloaded, each with C(file) and C(mtime)) and C(in_release) (the releases
-      directory of a O(verify_paths) root the preload script lies in, else null)), C(jit) (C(mode) and
-      C(buffer_size_configured) from the ini, C(enabled), C(on), C(buffer_size) and C(buffer_free) from
-      C(opcache_get_status()), C(state) V(off), V(running), V(disabled) or V(unavailable), C(reason) and C(suspects), the
-      loaded extensions known to hook the executor), C(config_test) (C(ok), C(command) and C(message) of C(php-fpm -t) when it ran)
-      and C(pools), each with C(ok), C(error) and per directive C(value), C(origin)
-      (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value), V(php_admin_flag), V(runtime) for C(ini_set()),
-      C(.user.ini) or a C([PATH=]) section), C(file) and C(line) (the pool file line of a pool origin, else null),
-      C(access), C(global_value) and C(cfg_value).
-    - C(not_running) lists FPM installations without a running master.
+    - What the running PHP-FPM masters use (with O(live)).
   returned: when the live view ran
   type: dict
+  contains:
+    masters:
+      description: One item per running PHP-FPM master.
+      type: list
+      elements: dict
+      contains:
+        pid:
+          description: The master's process id.
+          type: int
+        config:
+          description: The C(php-fpm.conf) the master runs (from its process title).
+          type: str
+          sample: /etc/php/8.2/fpm/php-fpm.conf
+        binary:
+          description: The master's executable.
+          type: str
+        binary_deleted:
+          description: Whether that executable was replaced or removed on disk since the master started (a package upgrade).
+          type: bool
+        installation:
+          description: The id of the installation whose FPM configuration the master runs, or null when none matches.
+          type: str
+        start_time:
+          description: When the master started (epoch seconds).
+          type: float
+        config_loaded_time:
+          description: When the master loaded its configuration (its start, or the later OPcache start after a reload).
+          type: float
+        version:
+          description: The PHP version the master runs (null when no pool answered).
+          type: str
+        php_ini_loaded_file:
+          description: The main ini file the RUNNING master loaded.
+          type: str
+        php_ini_scanned_files:
+          description: The scanned ini files the RUNNING master loaded, in order.
+          type: list
+          elements: str
+        worker_pools:
+          description: The pool names of the master's worker processes.
+          type: list
+          elements: str
+        fpm_files:
+          description: The FPM configuration files (C(php-fpm.conf) and its includes).
+          type: list
+          elements: str
+        status:
+          description:
+            - From C(opcache_get_status(false)) of the probing pool, null when no pool answered. C(opcache_enabled),
+              C(cache_full), C(restart_pending), C(restart_in_progress), C(file_cache), C(file_cache_only),
+              C(memory_usage), C(interned_strings_usage), C(statistics) (C(num_cached_scripts), C(num_cached_keys),
+              C(max_cached_keys), C(hits), C(misses), C(opcache_hit_rate), C(start_time), C(last_restart_time),
+              C(oom_restarts), C(hash_restarts), C(manual_restarts), C(blacklist_misses)), C(jit) and
+              C(preload_statistics), as PHP reports them.
+          type: dict
+        status_error:
+          description: Why the status could not be read (C(opcache.restrict_api), OPcache not loaded in the pool), else null.
+          type: str
+        error:
+          description: Why the master's FPM configuration could not be read; only present then.
+          type: str
+        configuration:
+          description: C(version) and C(blacklist) from C(opcache_get_configuration()), null when no pool answered.
+          type: dict
+        probe_pool:
+          description: The pool whose answer describes the master (status, drift, stale code), null when none answered.
+          type: str
+        restart_pending_for:
+          description: When a restart was pending, the status is read again a second later; the seconds it was still pending then, else null.
+          type: float
+        drift:
+          description:
+            - Directives whose value on disk differs from the running one, each with C(directive), C(running) and C(disk),
+              the value in effect on each side with the default filled in when the files do not set it, C(running_origin)
+              and C(disk_origin) (V(ini) or V(default)) and C(evidence).
+          type: list
+          elements: dict
+        changed_after_start:
+          description: Ini and FPM configuration files modified after the master loaded its configuration, each with C(file) and C(mtime).
+          type: list
+          elements: dict
+        fileset_differs:
+          description:
+            - Only present when the master loaded another set of ini files than the disk now has; C(only_running),
+              C(only_disk), C(running_loaded_file) and C(disk_loaded_file).
+          type: dict
+        config_test:
+          description: C(ok), C(command) and C(message) of C(php-fpm -t) when it ran (files changed since the start), else null.
+          type: dict
+        stale_scripts:
+          description:
+            - With O(verify_paths), else null. C(checked), C(count) and C(examples) of cached scripts that run older code
+              than their file, each with C(path), C(mtime), C(ctime), C(cached_timestamp) (the mtime OPcache recorded when
+              it compiled the script, null when it recorded none), C(last_used), C(certain) and C(reason); deploys that keep
+              the build's mtime (rsync -a, tar, cp -p) are found by the file's ctime. C(inconclusive) and
+              C(inconclusive_examples), scripts replaced after the cache started whose compile time cannot be told, and
+              C(conclusive), false then. C(truncated), C(file_cache) (stale file-cache entries) and C(error).
+          type: dict
+        jit:
+          description: The JIT configured vs what runs; null when no pool answered.
+          type: dict
+          contains:
+            mode:
+              description: C(opcache.jit) of the probing pool.
+              type: str
+              sample: tracing
+            buffer_size_configured:
+              description: C(opcache.jit_buffer_size) in bytes.
+              type: int
+            enabled:
+              description: C(opcache_get_status()['jit']['enabled']) (null when PHP has no JIT).
+              type: bool
+            "on":
+              description: C(opcache_get_status()['jit']['on']).
+              type: bool
+            buffer_size:
+              description: The JIT buffer PHP reserved, in bytes.
+              type: int
+            buffer_free:
+              description: The free part of the JIT buffer, in bytes.
+              type: int
+            state:
+              description:
+                - V(off) (configured off, or a zero buffer), V(running), V(disabled) (configured on but not running, finding
+                  C(LIVE_JIT_DISABLED)) or V(unavailable) (PHP built without JIT).
+              type: str
+            reason:
+              description: Why the JIT is off, disabled or unavailable, else null.
+              type: str
+            suspects:
+              description: The loaded extensions known to hook the executor (which make PHP disable the JIT), when it is disabled.
+              type: list
+              elements: str
+        capacity:
+          description: Memory, interned strings and key slots used vs configured; null when no pool answered.
+          type: dict
+          contains:
+            memory:
+              description: C(configured), C(used), C(free) and C(wasted) bytes of shared memory, C(used_percent) (used and wasted).
+              type: dict
+            interned_strings:
+              description: C(configured), C(used) and C(free) bytes of the interned strings buffer, C(strings) (count), C(used_percent).
+              type: dict
+            keys:
+              description: C(configured) key slots (the prime OPcache uses), C(used) keys, C(scripts) cached, C(used_percent).
+              type: dict
+            hit_rate:
+              description: C(opcache_hit_rate) in percent.
+              type: float
+            oom_restarts:
+              description: Restarts for lack of memory.
+              type: int
+            hash_restarts:
+              description: Restarts for lack of key slots.
+              type: int
+            near_limit:
+              description:
+                - One entry per resource at 90% or more, or with restarts (the findings C(LIVE_MEMORY_NEAR_LIMIT),
+                  C(LIVE_INTERNED_STRINGS_NEAR_LIMIT), C(LIVE_KEYS_NEAR_LIMIT)), each with C(code), C(directive),
+                  C(used_percent), C(configured), C(suggested) (the value to raise it to) and C(message).
+              type: list
+              elements: dict
+        releases:
+          description:
+            - For each root of O(verify_paths) that is a symlink into a directory of releases (C(current -> releases/N));
+              null without such a root.
+          type: list
+          elements: dict
+          contains:
+            root:
+              description: The root as given.
+              type: str
+              sample: /var/www/shop/current
+            current:
+              description: The release directory it points to.
+              type: str
+              sample: /var/www/shop/releases/3
+            releases_dir:
+              description: The directory of releases.
+              type: str
+            releases:
+              description: The releases with cached scripts, each with C(name), C(path), C(current), C(scripts) and C(memory) (bytes).
+              type: list
+              elements: dict
+            old_releases:
+              description: The names of cached releases that are no longer current.
+              type: list
+              elements: str
+            old_scripts:
+              description: Scripts cached from those releases (finding C(LIVE_OLD_RELEASES_CACHED)).
+              type: int
+            old_memory:
+              description: Their memory, in bytes.
+              type: int
+        preload:
+          description: Preloading of the master; null when no pool answered.
+          type: dict
+          contains:
+            script:
+              description: C(opcache.preload), null when unset.
+              type: str
+            user:
+              description: C(opcache.preload_user).
+              type: str
+            memory:
+              description: Memory of the preloaded scripts, in bytes.
+              type: int
+            functions:
+              description: How many functions were preloaded.
+              type: int
+            classes:
+              description: How many classes were preloaded.
+              type: int
+            scripts:
+              description: The preloaded scripts.
+              type: list
+              elements: str
+            changed:
+              description:
+                - Preloaded files modified or removed since the master preloaded, each with C(file) and C(mtime) (null when
+                  removed) (finding C(LIVE_PRELOAD_CHANGED)).
+              type: list
+              elements: dict
+            in_release:
+              description:
+                - The releases directory of a O(verify_paths) root the preload script lies in (finding
+                  C(LIVE_PRELOAD_IN_RELEASE)), else null.
+              type: str
+        pools:
+          description:
+            - Every pool of the master, each with C(name), C(listen), C(user), C(group), C(chroot), C(ok), C(error),
+              C(warnings), C(worker_pid), C(worker_uid), C(open_basedir), C(status_error), C(drift) and per directive in
+              C(settings) C(value), C(origin) (V(ini), V(default), V(php_value), V(php_flag), V(php_admin_value),
+              V(php_admin_flag), V(runtime) for C(ini_set()), C(.user.ini) or a C([PATH=]) section), C(file) and C(line)
+              (the pool file line of a pool origin, else null), C(access), C(global_value) and C(cfg_value).
+          type: list
+          elements: dict
+    not_running:
+      description: FPM installations without a running master, each with C(installation), C(config), C(error) and C(pools).
+      type: list
+      elements: dict
+    skipped:
+      description: Why the live view did not run (a target under O(root)), else null.
+      type: str
 findings:
   description: What needs attention, most severe first.
   returned: always

@@ -348,8 +348,184 @@ def pool_rows(sapi, masters):
     return rows
 
 
+def size_text(value):
+    """Bytes for people (binary units)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return '?'
+    for unit, factor in (('GiB', 1024 ** 3), ('MiB', 1024 ** 2), ('KiB', 1024)):
+        if abs(value) >= factor:
+            return '%.1f %s' % (value / float(factor), unit)
+    return '%d B' % value
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _percent(value):
+    return '%s%%' % _text(value) if _number(value) else '?%'
+
+
+def _known(value):
+    return '?' if value is None else _text(value)
+
+
+def _plural(count, word, plural=None):
+    return '%s %s' % (_known(count), word if count == 1 else plural or word + 's')
+
+
+NOT_PROBED = 'not probed'
+NO_PATHS = 'not checked (give the application roots: opcache_audit_paths / option verify_paths)'
+# near-limit codes of live.runtime.capacity_view, by the row that shows them
+NEAR_LIMIT_ROWS = {'LIVE_MEMORY_NEAR_LIMIT': 'memory', 'LIVE_INTERNED_STRINGS_NEAR_LIMIT': 'interned-strings', 'LIVE_KEYS_NEAR_LIMIT': 'key-slots'}
+
+
+def jit_text(jit):
+    """(text, bad) of a master's ``jit`` view (live.runtime.jit_view)."""
+    mode = shown(jit.get('mode'))
+    state = jit.get('state')
+    if state == 'running':
+        return ('%s, running (enabled, on); buffer %s, %s free' % (mode, size_text(jit.get('buffer_size')), size_text(jit.get('buffer_free'))), False)
+    if state == 'off':
+        return ('off (%s)' % _text(jit.get('reason') or 'opcache.jit=%s' % mode), False)
+    if state == 'disabled':
+        suspects = [_text(s) for s in jit.get('suspects') or []]
+        cause = 'disabled by %s (hooks the executor)' % ', '.join(suspects) if suspects else "the master's error log has PHP's startup warning"
+        return ('%s configured (buffer %s) but NOT running (enabled %s, on %s): %s' % (
+            mode, size_text(jit.get('buffer_size_configured')), 'yes' if jit.get('enabled') else 'no', 'yes' if jit.get('on') else 'no', cause), True)
+    if state == 'unavailable':
+        return ('%s configured, but this PHP is built without JIT' % mode, False)
+    return ('%s (%s)' % (mode, _text(state) or 'state unknown'), False)
+
+
+def capacity_rows(capacity, status):
+    """(key, label, text, bad) rows of a master's ``capacity`` view (live.runtime.capacity_view):
+    memory, interned strings, key slots, hit rate and restarts; bad only where a near-limit entry
+    (the finding's condition) names the resource, or restarts for lack of memory or keys happened."""
+    near = dict((NEAR_LIMIT_ROWS.get(n.get('code')), n) for n in capacity.get('near_limit') or [] if isinstance(n, Mapping))
+    stats = (status or {}).get('statistics') or {}
+
+    def advice(key):
+        item = near.get(key)
+        if not item:
+            return ''
+        return '; raise %s to %s (now %s)' % (_text(item.get('directive')), _text(item.get('suggested')), shown(item.get('configured')))
+
+    rows = []
+    memory = capacity.get('memory')
+    if isinstance(memory, Mapping):
+        rows.append(('memory', 'memory', '%s used, %s wasted, of %s (%s)%s' % (
+            size_text(memory.get('used')), size_text(memory.get('wasted')), size_text(memory.get('configured')), _percent(memory.get('used_percent')),
+            advice('memory')), 'memory' in near))
+    interned = capacity.get('interned_strings')
+    if isinstance(interned, Mapping):
+        rows.append(('interned-strings', 'interned strings', '%s of %s used (%s), %s%s' % (
+            size_text(interned.get('used')), size_text(interned.get('configured')), _percent(interned.get('used_percent')),
+            _plural(interned.get('strings'), 'string'), advice('interned-strings')), 'interned-strings' in near))
+    keys = capacity.get('keys')
+    if isinstance(keys, Mapping):
+        rows.append(('key-slots', 'key slots', '%s of %s used (%s), %s cached%s' % (
+            _known(keys.get('used')), _known(keys.get('configured')), _percent(keys.get('used_percent')), _plural(keys.get('scripts'), 'script'),
+            advice('key-slots')), 'key-slots' in near))
+    rate = capacity.get('hit_rate')
+    if _number(rate):
+        text = '%.1f%%' % rate
+        if _number(stats.get('hits')) and _number(stats.get('misses')):
+            text += ' (%s, %s)' % (_plural(stats['hits'], 'hit'), _plural(stats['misses'], 'miss', 'misses'))
+        rows.append(('hit-rate', 'hit rate', text, False))
+    oom, hashed = capacity.get('oom_restarts'), capacity.get('hash_restarts')
+    text = 'out of memory %s, hash %s' % (_known(oom), _known(hashed))
+    if stats.get('manual_restarts') is not None:
+        text += ', manual %s' % _text(stats.get('manual_restarts'))
+    rows.append(('restarts', 'restarts', text, bool(oom) or bool(hashed)))
+    return rows
+
+
+def releases_text(views):
+    """(text, bad) of a master's ``releases`` (live.releases.group_by_release)."""
+    parts, bad = [], False
+    for view in views:
+        if not isinstance(view, Mapping):
+            continue
+        releases = [r for r in view.get('releases') or [] if isinstance(r, Mapping)]
+        current = [r for r in releases if r.get('current')]
+        name = str(view.get('current') or '').rstrip('/').rsplit('/', 1)[-1]
+        text = '%s -> %s: ' % (_text(view.get('root')), _text(view.get('current')))
+        if current:
+            text += 'current release %s, %s, %s' % (_text(current[0].get('name')), _plural(current[0].get('scripts'), 'script'),
+                                                    size_text(current[0].get('memory')))
+        else:
+            text += 'current release %s, not cached' % name
+        old = [r for r in releases if not r.get('current')]
+        if old and view.get('old_scripts'):
+            bad = True
+            text += '; no longer current: %s; %s, %s held by dead releases: reset OPcache after each deploy' % (
+                ', '.join('%s (%s, %s)' % (_text(r.get('name')), _plural(r.get('scripts'), 'script'), size_text(r.get('memory'))) for r in old),
+                _plural(view.get('old_scripts'), 'script'), size_text(view.get('old_memory')))
+        else:
+            text += '; no dead release cached'
+        parts.append(text)
+    return ('; '.join(parts) or 'no release layout', bad)
+
+
+def preload_text(preload):
+    """(text, bad) of a master's ``preload`` view (live.releases.preload_view)."""
+    if not preload.get('script'):
+        return ('none (opcache.preload is not set)', False)
+    scripts = preload.get('scripts') or []
+    text = '%s%s: %s preloaded, %s, %s' % (
+        _text(preload.get('script')), ' (user %s)' % _text(preload.get('user')) if preload.get('user') else '', _plural(len(scripts), 'script'),
+        _plural(preload.get('functions') or 0, 'function'), _plural(preload.get('classes') or 0, 'class', 'classes'))
+    if preload.get('memory') is not None:
+        text += ', %s' % size_text(preload.get('memory'))
+    changed = [c.get('file') for c in preload.get('changed') or [] if isinstance(c, Mapping)]
+    if changed:
+        text += '; changed on disk since the master preloaded: %s: restart (or reload) php-fpm, opcache_reset() keeps preloaded scripts' % (
+            ', '.join(_text(c) for c in changed))
+    else:
+        text += '; no preloaded file changed since'
+    if preload.get('in_release'):
+        text += '; lies in the releases directory %s: it pins the release preloaded at the start' % _text(preload.get('in_release'))
+    return (text, bool(changed) or bool(preload.get('in_release')))
+
+
+def runtime_rows(master):
+    """(key, label, text, bad) rows of a master's JIT, capacity, releases and preload. A field the
+    result does not have (an older opcache_info) gives no row; one that is null because no pool of
+    the master answered reads "not probed"."""
+    probed = isinstance(master.get('status'), Mapping)
+    rows = []
+    if 'jit' in master:
+        jit = master.get('jit')
+        rows.append(('jit', 'JIT') + (jit_text(jit) if isinstance(jit, Mapping) else (NOT_PROBED, False)))
+    if 'capacity' in master:
+        capacity = master.get('capacity')
+        if isinstance(capacity, Mapping):
+            rows.extend(capacity_rows(capacity, master.get('status') if probed else None))
+        else:
+            rows.append(('capacity', 'capacity', NOT_PROBED, False))
+    if 'releases' in master:
+        views = master.get('releases')
+        if isinstance(views, list):
+            rows.append(('releases', 'releases') + releases_text(views))
+        elif not probed:
+            rows.append(('releases', 'releases', NOT_PROBED, False))
+        elif master.get('stale_scripts') is None:
+            rows.append(('releases', 'releases', NO_PATHS, False))
+        else:
+            rows.append(('releases', 'releases', 'no current -> releases/N layout under the application roots', False))
+    if 'preload' in master:
+        preload = master.get('preload')
+        rows.append(('preload', 'preload') + (preload_text(preload) if isinstance(preload, Mapping) else (NOT_PROBED, False)))
+    return rows
+
+
+def _slug(label):
+    return re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')
+
+
 def master_facts(master):
-    """The running master's OPcache state, as (label, value, bad) rows."""
+    """The running master's OPcache state, as (key, label, value, bad) rows."""
     status = master.get('status') if isinstance(master.get('status'), Mapping) else {}
     stats = status.get('statistics') or {}
     memory = status.get('memory_usage') or {}
@@ -359,27 +535,33 @@ def master_facts(master):
         rows.append(('PHP', _text(master.get('version')), False))
     if master.get('error') or master.get('status_error'):
         rows.append(('problem', _text(master.get('error') or master.get('status_error')), True))
-    if status:
+    runtime = runtime_rows(master)
+    if status and not isinstance(master.get('capacity'), Mapping):
+        # a result without the capacity view (older opcache_info): what the status says
         used, free = memory.get('used_memory'), memory.get('free_memory')
         if isinstance(used, (int, float)) and isinstance(free, (int, float)) and used + free:
             rows.append(('memory', '%.0f of %.0f MiB used (%.0f%%)' % (used / 1048576.0, (used + free) / 1048576.0, 100.0 * used / (used + free)), False))
+        restarts = (_text(stats.get('manual_restarts')), _text(stats.get('oom_restarts')), _text(stats.get('hash_restarts')))
         if stats.get('num_cached_scripts') is not None:
             rate = stats.get('opcache_hit_rate')
             rate = ('%.1f%%' % rate) if isinstance(rate, (int, float)) else '?'
             rows.append(('cached scripts', '%s (hit rate %s)' % (_text(stats.get('num_cached_scripts')), rate), False))
-        restarts = (_text(stats.get('manual_restarts')), _text(stats.get('oom_restarts')), _text(stats.get('hash_restarts')))
         rows.append(('restarts', 'manual %s, out of memory %s, hash %s' % restarts, False))
-        rows.append(('cache full', 'yes' if status.get('cache_full') else 'no', bool(status.get('cache_full'))))
-        rows.append(('restart pending', 'yes' if status.get('restart_pending') else 'no', bool(status.get('restart_pending'))))
+    rows = [(_slug(label), label, value, bad) for label, value, bad in rows]
+    rows.extend(row for row in runtime if row[0] not in ('releases', 'preload'))
+    if status:
+        rows.append(('cache-full', 'cache full', 'yes' if status.get('cache_full') else 'no', bool(status.get('cache_full'))))
+        rows.append(('restart-pending', 'restart pending', 'yes' if status.get('restart_pending') else 'no', bool(status.get('restart_pending'))))
+    rows.extend(row for row in runtime if row[0] in ('releases', 'preload'))
     changed = [c.get('file') for c in master.get('changed_after_start') or [] if isinstance(c, Mapping)]
     if changed:
-        rows.append(('changed since start', ', '.join(_text(c) for c in changed), True))
+        rows.append(('changed-since-start', 'changed since start', ', '.join(_text(c) for c in changed), True))
     stale = master.get('stale_scripts')
     if stale is None:
-        rows.append(('stale scripts', 'not checked (give the application roots: opcache_audit_paths / option verify_paths)', False))
+        rows.append(('stale-scripts', 'stale scripts', NO_PATHS, False))
     elif isinstance(stale, Mapping):
         if stale.get('error') and stale.get('count') is None:
-            rows.append(('stale scripts', 'unknown: %s' % _text(stale.get('error')), True))
+            rows.append(('stale-scripts', 'stale scripts', 'unknown: %s' % _text(stale.get('error')), True))
         else:
             count = (stale.get('count') or 0) + ((stale.get('file_cache') or {}).get('count') or 0)
             examples = [e.get('path') for e in stale.get('examples') or [] if isinstance(e, Mapping)]
@@ -387,12 +569,28 @@ def master_facts(master):
             text = '%d of %s cached script%s under the application roots' % (count, _text(stale.get('checked')), '' if stale.get('checked') == 1 else 's')
             if examples:
                 text += ': ' + ', '.join(_text(e) for e in examples)
-            rows.append(('stale scripts', text, bool(count)))
+            rows.append(('stale-scripts', 'stale scripts', text, bool(count)))
     return rows
+
+
+# the rows of master_facts shown one per line under a master (terminal summary, Markdown): those of runtime_rows
+RUNTIME_KEYS = ('jit', 'memory', 'interned-strings', 'key-slots', 'hit-rate', 'restarts', 'capacity', 'releases', 'preload')
 
 
 # ---------------------------------------------------------------------------------------------
 # terminal summary (one host)
+
+def _master_lines(master):
+    """A running master: its start and stale scripts, then one line per runtime row ("!" where it
+    needs attention)."""
+    facts = master_facts(master)
+    by_key = dict((key, value) for key, _label, value, _bad in facts)
+    lines = ['    running: master %s started %s; stale scripts: %s' % (master.get('pid'), by_key.get('started'), by_key.get('stale-scripts'))]
+    for key, label, value, bad in facts:
+        if key in RUNTIME_KEYS or key == 'problem':
+            lines.append('      %s%s: %s' % ('! ' if bad else '', label, value))
+    return lines
+
 
 def summary_lines(result, directives=None):
     """The audit summary of one host's opcache_info result, as lines for ansible.builtin.debug."""
@@ -434,11 +632,13 @@ def summary_lines(result, directives=None):
                 lines.append(text)
             if sapi_name == 'fpm':
                 for master in sapi_masters:
-                    facts = dict((label, value) for label, value, _bad in master_facts(master))
-                    lines.append('    running: master %s started %s; stale scripts: %s' % (master.get('pid'), facts.get('started'), facts.get('stale scripts')))
+                    lines.extend(_master_lines(master))
                 note = fpm_live_note(result, inst.get('id'), sapi_masters, sapi)
                 if note:
                     lines.append('    live: %s' % note)
+    for master in unmatched_masters(result):
+        lines.append('running PHP-FPM master %s (%s): no matching installation' % (master.get('pid'), master.get('config')))
+        lines.extend(_master_lines(master))
     counts = ', '.join('%d %s' % (host['counts'][s], s) for s in SEVERITIES)
     lines.append('findings: %s' % counts)
     for finding in host['findings']:
@@ -608,8 +808,8 @@ def _pools_table(rows, live):
 
 def _master_html(master):
     out = ['<dl class="facts">']
-    for label, value, bad in master_facts(master):
-        out.append('<dt>%s</dt><dd%s>%s</dd>' % (esc(label), ' class="bad"' if bad else '', esc(value)))
+    for key, label, value, bad in master_facts(master):
+        out.append('<dt data-fact="%s">%s</dt><dd data-fact="%s"%s>%s</dd>' % (key, esc(label), key, ' class="bad"' if bad else '', esc(value)))
     out.append('</dl>')
     return ''.join(out)
 
@@ -700,6 +900,15 @@ def md_code(value):
     return '%s%s%s%s%s' % (fence, pad, text, pad, fence)
 
 
+def _md_master(master, config=None):
+    """A running master: one line of facts, then one bullet per runtime row (bold where it needs attention)."""
+    facts = master_facts(master)
+    lines = ['- running master %s%s: %s' % (md_text(master.get('pid')), ' (%s)' % md_code(config) if config else '', md_text('; '.join(
+        '%s: %s' % (label, value) for key, label, value, _bad in facts[1:] if key not in RUNTIME_KEYS)))]
+    lines.extend('  - %s: %s' % (('**%s**' if bad else '%s') % md_text(label), md_text(value)) for key, label, value, bad in facts if key in RUNTIME_KEYS)
+    return lines
+
+
 def render_markdown(model):
     lines = ['# %s' % md_text(model['title']), '', 'Generated %s. Hosts with problems first.' % md_text(model['generated']), '',
              '| host | status | %s | PHP | PHP-FPM (live) |' % ' | '.join(SEVERITIES), '|---|---|%s---|---|' % ('---|' * len(SEVERITIES))]
@@ -742,11 +951,15 @@ def render_markdown(model):
                     lines.append('- pool %s (%s): %s%s' % (md_code(pool['name']), md_code(pool['listen']), overrides, ('; live: ' + live) if live else ''))
                 if sapi_name == 'fpm':
                     for master in sapi_masters:
-                        lines.append('- running master %s: %s' % (md_text(master.get('pid')), md_text('; '.join(
-                            '%s: %s' % (label, value) for label, value, _bad in master_facts(master)[1:]))))
+                        lines.extend(_md_master(master))
                     note = fpm_live_note(result, inst.get('id'), sapi_masters, sapi)
                     if note:
                         lines.append('- live: %s' % md_text(note))
+        unmatched = unmatched_masters(result) if host['status'] == 'ok' else []
+        if unmatched:
+            lines.extend(['', '### running PHP-FPM masters without a matching installation', ''])
+        for master in unmatched:
+            lines.extend(_md_master(master, master.get('config')))
     return '\n'.join(lines) + '\n'
 
 

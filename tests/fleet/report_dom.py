@@ -8,8 +8,9 @@
 Passes when: the fleet table lists HOSTS_COUNT hosts and INCIDENT_HOST first; INCIDENT_HOST's section
 has an fpm row for opcache.validate_timestamps with value 0 whose source names WINNER (e.g.
 99-opcache-optimization.ini:3) and a running (live) column; its findings include
-OPC_VALIDATE_TIMESTAMPS_OFF with that evidence; the page loads nothing from outside (no src, no
-link, no script)."""
+OPC_VALIDATE_TIMESTAMPS_OFF with that evidence; its running master shows the JIT, memory, interned
+strings, key slots, hit rate, restarts, releases and preload rows (probed: not "not probed"); the page
+loads nothing from outside (no src, no link, no script)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,27 @@ class Tree(HTMLParser):
         self.current.text.append(data)
 
 
+# the rows every probed master shows (issue 11 item 8): JIT, capacity, releases, preload
+MASTER_ROWS = ('jit', 'memory', 'interned-strings', 'key-slots', 'hit-rate', 'restarts', 'releases', 'preload')
+
+
+def master_rows(section, host):
+    """Problems with the runtime rows of the first running master of ``section``: each of MASTER_ROWS
+    has a label and a non-empty value, and none reads "not probed" (the lab's masters answer)."""
+    facts = section.find_all(lambda n: n.tag == 'dl' and 'facts' in n.classes())
+    if not facts:
+        return ['no running master facts in the section of %s' % host]
+    values = dict((n.attrs.get('data-fact'), ' '.join(n.all_text().split())) for n in facts[0].children if n.tag == 'dd')
+    problems = []
+    for key in MASTER_ROWS:
+        print('%s master %s: %s' % (host, key, values.get(key)))
+        if not values.get(key):
+            problems.append('no %s row for the running master of %s' % (key, host))
+        elif values[key] == 'not probed':
+            problems.append('the %s row of the running master of %s reads "not probed"' % (key, host))
+    return problems
+
+
 def main(argv):
     dom_file, incident, winner, count = argv[1], argv[2], argv[3], int(argv[4])
     with open(dom_file, encoding='utf-8') as handle:
@@ -107,6 +129,7 @@ def main(argv):
             problems.append('no OPC_VALIDATE_TIMESTAMPS_OFF finding naming %s in the section of %s' % (winner, incident))
         if not section.find_all(lambda n: n.tag == 'h4' and 'running PHP-FPM master' in n.all_text()):
             problems.append('no running PHP-FPM master in the section of %s (live view missing)' % incident)
+        problems.extend(master_rows(section, incident))
     external = root.find_all(lambda n: n.tag in ('script', 'link', 'img', 'iframe') or 'src' in n.attrs)
     if external:
         problems.append('the page loads external content: %s' % ', '.join(n.tag for n in external))

@@ -56,4 +56,4 @@ def live_of(fpm, probe_dir, **options):
     """The live view (live.report.live_report) of exactly this running master."""
     masters = [m for m in find_fpm_masters() if m.pid == fpm.master_pid]
     assert len(masters) == 1, find_fpm_masters()
-    return live_report(HostFS('/'), None, probe_dir=probe_dir, masters=masters, **options)
+    return live_report(HostFS('/'), None, probe_dir=probe_dir, masters=masters, **options).as_dict()

@@ -103,7 +103,7 @@ def _ours(env):
 def _run(env, **options):
     options.setdefault('probe_dir', env['probe_dir'])
     options.setdefault('masters', _ours(env))
-    return live_view.live_report(HostFS('/'), None, **options)
+    return live_view.live_report(HostFS('/'), None, **options).as_dict()
 
 
 def _pools(master):
@@ -201,7 +201,9 @@ def test_probe_dir_empty_after_failure(env, monkeypatch):
     monkeypatch.setattr(live_probe, 'request_probe', boom)
     with pytest.raises(RuntimeError):
         _run(env, masters=_ours(env)[:1])
-    assert seen == [True]
+    # the pools are asked at once: each that got a request (all but basedir, whose open_basedir refuses
+    # the probe before it is placed) had its probe in place
+    assert seen == [True] * (len(env['a'].socks) - 1)
     assert os.listdir(env['probe_dir']) == []
 
 
@@ -219,7 +221,7 @@ def test_killed_run_leftover_removed_by_next_run(env):
 
 
 def test_default_probe_dir(env):
-    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:])
+    report = live_view.live_report(HostFS('/'), None, masters=_ours(env)[1:]).as_dict()
     assert report['masters'][0]['pools'][0]['ok']
     assert [n for n in os.listdir(live_probe.DEFAULT_PROBE_DIR) if n.startswith(live_probe.PROBE_PREFIX + '%d-' % os.getpid())] == []
     assert os.stat(live_probe.DEFAULT_PROBE_DIR).st_mode & 0o777 == 0o711
@@ -267,7 +269,7 @@ def test_stale_code_under_validate_timestamps_off(env):
 
 
 def test_not_running_and_connection_errors(env):
-    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir'])
+    report = live_view.live_report(HostFS('/'), report_with_fpm('x:/nowhere', '/nowhere/php-fpm.conf', []), masters=[], probe_dir=env['probe_dir']).as_dict()
     assert 'not running' in report['not_running'][0]['error']
     site = live_probe.plan_probe(env['probe_dir'], live_probe.PoolSpec('x'))
     with pytest.raises(live_probe.LiveError, match='socket missing'):
@@ -340,7 +342,7 @@ def _master_of(fpm):
 def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp_path):
     fpm = breakable_master
     probe_dir = '/run/phpops-test-%d-config' % os.getpid()
-    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    untouched = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     assert untouched['masters'][0]['config_test'] is None, 'nothing changed since the start: the master started with it'
     assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in untouched['findings']]
 
@@ -350,7 +352,7 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
         handle.write('pm = bogus\n')
     later = time.time() + 3
     os.utime(fpm.conf, (later, later))
-    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     master = report['masters'][0]
     assert master['config_test']['ok'] is False and master['config_test']['command'] == [master['binary'], '-t', '-y', fpm.conf]
     assert 'invalid process manager' in master['config_test']['message']
@@ -363,7 +365,7 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
 
     # the same configuration for an installation whose PHP-FPM does not run: it cannot start
     stopped = report_with_fpm('explicit:%s' % fpm.conf, fpm.conf, ['www'], fpm_binary=fpm.binary)
-    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), stopped, masters=[], probe_dir=probe_dir, run_command=_run_command).as_dict()
     invalid = [f for f in report['findings'] if f['code'] == 'FPM_CONFIG_INVALID']
     assert len(invalid) == 1 and 'PHP-FPM cannot start' in invalid[0]['message'] and invalid[0]['installation'] == 'explicit:%s' % fpm.conf
 
@@ -373,6 +375,47 @@ def test_a_configuration_that_would_not_start_is_a_finding(breakable_master, tmp
     with open(fpm.conf, 'w') as handle:
         handle.write(text.replace('pm = bogus\n', '; pm = bogus\n'))
     os.utime(fpm.conf, (later, later))
-    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command)
+    report = live_view.live_report(HostFS('/'), None, masters=_master_of(fpm), probe_dir=probe_dir, run_command=_run_command).as_dict()
     assert report['masters'][0]['config_test']['ok'] is True
     assert 'FPM_CONFIG_INVALID' not in [f['code'] for f in report['findings']]
+
+
+def test_many_pools_are_asked_at_once_and_a_failing_one_does_not_stop_the_others():
+    """Issue 12 (scale): the pools of a master are asked at once. 12 pools whose requests take 0.3 s
+    each (an auto_prepend_file sleeps), the socket of one removed: the result keeps the pools in the
+    order of php-fpm.conf, reports the failing one (and only it), and takes about two rounds of
+    0.3 s (8 at a time), not twelve."""
+    base = tempfile.mkdtemp(prefix='fpmpools', dir='/tmp')
+    os.chmod(base, 0o755)
+    slow = os.path.join(base, 'slow.php')
+    _write(slow, '<?php usleep(300000);\n')
+    probe_dir = '/run/phpops-test-%d-pools' % os.getpid()
+    names = ['p%02d' % index for index in range(12)]
+    fpm = PrivateFpm(FPM, directory=os.path.join(base, 'fpm'), php_ini='; private php.ini\n')
+    for name in names:
+        fpm.add_pool(name, os.path.join(base, 'fpm', name + '.sock'), user='www-data', group='www-data',
+                     extra='php_admin_value[auto_prepend_file] = %s' % slow)
+    try:
+        fpm.start()
+        os.unlink(fpm.listens['p05'])
+        masters = _master_of(fpm)
+        started = time.monotonic()
+        report = live_view.live_report(HostFS('/'), None, masters=masters, probe_dir=probe_dir).as_dict()
+        elapsed = time.monotonic() - started
+        left = os.listdir(probe_dir)
+    finally:
+        fpm.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    master = report['masters'][0]
+    assert [p['name'] for p in master['pools']] == names
+    assert [p['name'] for p in master['pools'] if not p['ok']] == ['p05']
+    failed = [f for f in report['findings'] if f['code'] == 'LIVE_PROBE_FAILED']
+    assert [(f['pool'], f['message']) for f in failed] == [('p05', master['pools'][5]['error'])]
+    assert master['pools'][5]['error'].startswith('pool p05 (listen %s): ' % fpm.listens['p05'])
+    answered = [p for p in master['pools'] if p['ok']]
+    assert len(set(p['worker_pid'] for p in answered)) == 11, 'each pool answered through a worker of its own'
+    assert all(p['settings']['opcache.enable']['value'] == '1' for p in answered)
+    assert master['probe_pool'] == 'p00' and master['status']['opcache_enabled']
+    assert elapsed < 11 * 0.3 / 2, 'the pools were asked one after another: %.2f s' % elapsed
+    assert left == [], 'every probe removed itself'

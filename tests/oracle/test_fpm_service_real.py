@@ -74,7 +74,7 @@ def test_restart_is_refused_when_the_init_script_would_stop_another_master(secon
 def test_the_live_view_warns_that_a_restart_would_stop_the_other_master(second_master):
     machine = _machine_master()
     report = build_report(HostFS('/'), _run_command, sapis=['fpm'])
-    live = live_report(HostFS('/'), report, probe_dir=None, timeout=5.0)
+    live = live_report(HostFS('/'), report, probe_dir=None, timeout=5.0).as_dict()
     hits = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_STOPS_OTHER_MASTERS']
     assert len(hits) >= 1, [f['code'] for f in live['findings']]
     about_machine = [f for f in hits if machine.config in f['message'].split(' is not contained')[0]]

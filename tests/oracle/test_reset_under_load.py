@@ -207,13 +207,13 @@ def test_a_restart_held_by_a_long_request_is_reported_still_pending():
         request.start()
         time.sleep(0.5)
         assert slow.raw_reset() == 'reset=true'
-        live = live_report(HostFS('/'), report, **options)
+        live = live_report(HostFS('/'), report, **options).as_dict()
         pending = [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING']
         assert len(pending) == 1 and 'still pending after 1 s' in pending[0]['message'], live['findings']
         assert live['masters'][0]['restart_pending_for'] == 1.0 and live['masters'][0]['status']['restart_pending']
         request.join(15)
         assert answers and b'version=' in answers[0]
-        live = live_report(HostFS('/'), report, **options)
+        live = live_report(HostFS('/'), report, **options).as_dict()
         assert not [f for f in live['findings'] if f['code'] == 'LIVE_RESTART_PENDING'], live['findings']
         assert live['masters'][0]['restart_pending_for'] is None and not live['masters'][0]['status']['restart_pending']
     finally:

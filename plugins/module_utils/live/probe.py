@@ -8,7 +8,8 @@ The probe is written for the duration of one request into a directory we create
 a document root), named ``phpops-probe-<writer pid>-<128 random bits><ext>`` with mode 0640
 root:<pool group>, requested over FastCGI (``SCRIPT_FILENAME``) through a pool's ``listen`` address
 and removed on every way out; leftovers of interrupted runs (our name pattern only) are removed
-before every placement. With a pool ``chroot`` the file goes inside the chroot and the prefix is
+before every placement (``probe_pools``, which asks the pools of a master at once: once per probe
+directory, before any of its probes is placed). With a pool ``chroot`` the file goes inside the chroot and the prefix is
 stripped from ``SCRIPT_FILENAME``. ``security.limit_extensions``, ``open_basedir`` and
 ``opcache.restrict_api`` are checked before the request and explained when they block it.
 
@@ -52,6 +53,7 @@ PROBE_NAME_RE = re.compile(r'^phpops-probe-(\d+)-[0-9a-f]{32}\.[A-Za-z0-9_-]{1,1
 PROBE_MARKER = '@@PHPOPS-PROBE@@'
 LEFTOVER_MAX_AGE = 3600
 DEFAULT_LIMIT_EXTENSIONS = '.php .phar'
+MAX_CONCURRENT_PROBES = 8  # pools of one master asked at the same time (each request waits for a worker of its own pool)
 
 # What placing and requesting a probe in one pool needs. ``overrides``: {directive: (kind, value,
 # file, line)} of the pool's php_value/php_admin_value; ``open_basedir`` and ``restrict_api``: the
@@ -210,21 +212,34 @@ def basedir_allows(open_basedir, path):
     return False
 
 
+def _base_dir(base_dir):
+    return posixpath.normpath('/' + str(base_dir or DEFAULT_PROBE_DIR).lstrip('/'))
+
+
+def _chroot(pool):
+    chroot = posixpath.normpath(pool.chroot) if pool.chroot else None
+    return None if chroot == '/' else chroot
+
+
+def probe_host_dir(base_dir, pool):
+    """The directory on the host that holds the probe of ``pool`` (under its chroot, if any)."""
+    base_dir = _base_dir(base_dir)
+    chroot = _chroot(pool)
+    return posixpath.join(chroot, base_dir.lstrip('/')) if chroot else base_dir
+
+
 def plan_probe(base_dir, pool, open_basedir=None, restrict_api=None):
     """Where the probe for ``pool`` (a PoolSpec: chroot and limit_extensions count here) goes.
 
     Returns ``{host_dir, script_dir, ext, name, host_path, script_filename, warnings}``; raises LiveError
     when the pool cannot run it. Paths on the host keep the chroot prefix; ``script_*`` paths are what
     the worker sees after chroot()."""
-    base_dir = posixpath.normpath('/' + str(base_dir or DEFAULT_PROBE_DIR).lstrip('/'))
+    base_dir = _base_dir(base_dir)
     if base_dir == '/':
         raise LiveError('probe_dir / is not usable: give a directory of its own')
     ext = choose_extension(pool.limit_extensions)
-    chroot = pool.chroot
-    chroot = posixpath.normpath(chroot) if chroot else None
-    if chroot == '/':
-        chroot = None
-    host_dir = posixpath.join(chroot, base_dir.lstrip('/')) if chroot else base_dir
+    chroot = _chroot(pool)
+    host_dir = probe_host_dir(base_dir, pool)
     name = '%s%d-%s%s' % (PROBE_PREFIX, os.getpid(), secrets.token_hex(16), ext)
     script_filename = posixpath.join(base_dir, name)
     warnings = []
@@ -396,20 +411,55 @@ def request_probe(pool, site, payload, timeout=5.0, on_stdout=None):
     return data
 
 
-def probe_pool(pool, base_dir, payload, timeout=5.0, on_stdout=None, source=PROBE_SOURCE, in_use=()):
+def probe_pool(pool, base_dir, payload, timeout=5.0, on_stdout=None, source=PROBE_SOURCE, in_use=(), cleanup=True):
     """Place, request and remove the probe for one pool (a PoolSpec). Returns (data, site); raises
     LiveError. ``source``: the read-only probe, or one that can act (see live.hold); ``in_use``: see
-    cleanup_leftovers."""
+    cleanup_leftovers; ``cleanup`` False: the caller removed the leftovers already (probe_pools,
+    whose concurrent probes must not remove each other's files)."""
     site = plan_probe(base_dir, pool, pool.open_basedir, pool.restrict_api)
     gid = probe_group_id(pool) if os.geteuid() == 0 else None
     ensure_probe_dir(site['host_dir'])
-    cleanup_leftovers(site['host_dir'], in_use=in_use)
+    if cleanup:
+        cleanup_leftovers(site['host_dir'], in_use=in_use)
     try:
         write_probe(site, gid, source)
         data = request_probe(pool, site, payload, timeout, on_stdout)
     finally:
         remove_probe(site)
     return data, site
+
+
+# What probe_pools gives for one pool: the probe's answer and site, or the error (LiveError, or the
+# OSError of placing the probe) with data and site None.
+ProbeAnswer = collections.namedtuple('ProbeAnswer', 'data site error')
+
+
+def probe_pools(pools, base_dir, payload, timeout=5.0, workers=MAX_CONCURRENT_PROBES):
+    """Probe ``pools`` (PoolSpec) at once, at most ``workers`` at a time: a ProbeAnswer per pool, in
+    the order of ``pools``. The leftovers of interrupted runs are removed once per probe directory
+    before the probes start (each probe's file has a name of its own and removes only itself); each
+    request keeps its own ``timeout``, so a pool that hangs delays only itself."""
+    host_dirs = set(probe_host_dir(base_dir, pool) for pool in pools) if _base_dir(base_dir) != '/' else ()
+    for host_dir in sorted(host_dirs):
+        try:
+            ensure_probe_dir(host_dir)
+            cleanup_leftovers(host_dir)
+        except (LiveError, OSError, IOError):
+            pass  # the pool's own probe says why it cannot be placed
+
+    def one(pool):
+        try:
+            data, site = probe_pool(pool, base_dir, payload, timeout, cleanup=False)
+        except (LiveError, OSError, IOError) as error:
+            return ProbeAnswer(None, None, error)
+        return ProbeAnswer(data, site, None)
+
+    if len(pools) <= 1 or workers <= 1:
+        return [one(pool) for pool in pools]
+    from concurrent.futures import ThreadPoolExecutor  # only a master with several pools needs threads
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(pools)), thread_name_prefix='phpops-probe') as executor:
+        return list(executor.map(one, pools))
 
 
 # ---------------------------------------------------------------------------

@@ -5,16 +5,21 @@
 compare with the disk (drift, files changed since the start, stale code, a configuration that
 would not start), with findings.
 
-``live_report(fs, report, ...)`` returns ``{'masters': [...], 'not_running': [...], 'findings':
-[Finding.as_dict()...], 'skipped': None|str}``; every master is a dict with ``pid, config, binary,
-start_time, config_loaded_time, installation, version, php_ini_loaded_file, php_ini_scanned_files,
-status, status_error, probe_pool, pools[], drift[], stale_scripts, config_test, capacity, jit, releases, preload``
-(see live.runtime and live.releases); every pool
-``{name, listen, user, group, chroot, ok, error, worker_pid, worker_uid, settings: {directive:
-{value, origin, access, global_value, cfg_value, file, line}}, drift[]}``. ``origin`` is the pool line's kind
-(``php_value``, ``php_flag``, ``php_admin_value``, ``php_admin_flag``, with its ``file`` and ``line``), ``runtime`` (local differs
+``live_report(fs, report, ...)`` returns a ``live.records.LiveView``; its ``as_dict()`` is ``{'masters':
+[...], 'not_running': [...], 'findings': [Finding.as_dict()...], 'skipped': None|str}`` (the module
+result's ``live`` leaves ``findings`` out: they join the report's). Every master (``LiveMaster``)
+gives ``pid, config, binary, start_time, config_loaded_time, installation, version,
+php_ini_loaded_file, php_ini_scanned_files, status, status_error, probe_pool, pools[], drift[],
+stale_scripts, config_test, capacity, jit, releases, preload`` (see live.runtime and
+live.releases); every pool (``LivePool``) ``{name, listen, user, group, chroot, ok, error,
+worker_pid, worker_uid, settings: {directive: {value, origin, access, global_value, cfg_value, file,
+line}}, drift[]}``. ``origin`` is the pool line's kind (``php_value``, ``php_flag``,
+``php_admin_value``, ``php_admin_flag``, with its ``file`` and ``line``), ``runtime`` (local differs
 from global: .user.ini, [PATH=]/[HOST=] section or ini_set), ``ini`` (file chain, ``get_cfg_var``
 has it) or ``default``.
+
+The pools of a master are asked at once (``live.probe.probe_pools``); their answers, the pools and
+the findings keep the order of the FPM configuration.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import Host
 from ansible_collections.phpops.opcache.plugins.module_utils.ini_chain import IniChain, split_scan_dir
 from ansible_collections.phpops.opcache.plugins.module_utils.live.drift import chain_drift, pool_drift, pool_settings
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, proc_uid, same_binary_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import DEFAULT_PROBE_DIR, LiveError, pool_specs, probe_pool, probe_pools, status_summary
+from ansible_collections.phpops.opcache.plugins.module_utils.live.records import LiveMaster, LivePool, LiveView, NotRunning
 from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, preload_view, release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
 from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
@@ -85,82 +91,69 @@ def _master_report(fs, master, report, options, findings):
     found = report.fpm_sapi_for(master.config) if report is not None else None
     inst, sapi = found if found else (None, None)
     inst_id = inst.id if inst else None
-    result = {
-        'pid': master.pid, 'config': master.config, 'binary': master.binary, 'binary_deleted': master.binary_deleted,
-        'start_time': master.start_time, 'config_loaded_time': master.start_time, 'installation': inst_id,
-        'version': None, 'php_ini_loaded_file': None, 'php_ini_scanned_files': None, 'status': None, 'status_error': None,
-        'configuration': None, 'probe_pool': None, 'pools': [], 'drift': [], 'fpm_files': [], 'stale_scripts': None,
-        'worker_pools': sorted(master.worker_pools), 'restart_pending_for': None, 'config_test': None, 'jit': None, 'capacity': None,
-        'releases': None, 'preload': None,
-    }
+    live = LiveMaster(master, inst_id)
     if sapi is not None and sapi.fpm is not None:
         fpm = sapi.fpm
     else:
         try:
             fpm = read_fpm_config(fs, master.config)
         except (HostFSError, OSError) as error:
-            result['error'] = 'cannot read %s: %s' % (master.config, error)
-            return result
-    result['fpm_files'] = fpm.files
+            live.error = 'cannot read %s: %s' % (master.config, error)
+            return live
+    live.fpm_files = fpm.files
     version = inst.version if inst else None
     table = directives_for(version)
     candidates = []
-    for spec in pool_specs(fpm, sapi.chain.values() if sapi is not None else None):
-        entry = {'name': spec.name, 'listen': spec.listen, 'user': spec.user, 'group': spec.group, 'chroot': spec.chroot,
-                 'ok': False, 'error': None, 'warnings': [], 'worker_pid': None, 'worker_uid': None, 'settings': {}, 'drift': []}
-        result['pools'].append(entry)
-        try:
-            data, site = probe_pool(spec, options.probe_dir, {'scripts': False}, options.timeout)
-        except LiveError as error:
-            entry['error'] = 'pool %s (listen %s): %s' % (spec.name, spec.listen, error)
-            findings.append(_finding('LIVE_PROBE_FAILED', 'warning', entry['error'], [evidence(spec.file, spec.line)], inst_id, spec.name))
+    specs = pool_specs(fpm, sapi.chain.values() if sapi is not None else None)
+    live.pools = [LivePool(spec) for spec in specs]
+    # the pools are asked at once; their answers are read in the order of the configuration
+    answers = probe_pools(specs, options.probe_dir, {'scripts': False}, options.timeout)
+    for spec, pool, answer in zip(specs, live.pools, answers):
+        if answer.error is not None:
+            placing = '' if isinstance(answer.error, LiveError) else 'cannot place the probe: '
+            pool.error = 'pool %s (listen %s): %s%s' % (spec.name, spec.listen, placing, answer.error)
+            findings.append(_finding('LIVE_PROBE_FAILED', 'warning', pool.error, [evidence(spec.file, spec.line)], inst_id, spec.name))
             continue
-        except (OSError, IOError) as error:
-            entry['error'] = 'pool %s (listen %s): cannot place the probe: %s' % (spec.name, spec.listen, error)
-            findings.append(_finding('LIVE_PROBE_FAILED', 'warning', entry['error'], [evidence(spec.file, spec.line)], inst_id, spec.name))
-            continue
-        entry['ok'] = True
-        entry['warnings'] = site['warnings']
-        entry['worker_pid'] = data.get('pid')
-        entry['worker_uid'] = proc_uid(options.proc, data.get('pid')) if data.get('pid') else None
+        data, site = answer.data, answer.site
+        pool.ok = True
+        pool.warnings = site['warnings']
+        pool.worker_pid = data.get('pid')
+        pool.worker_uid = proc_uid(options.proc, data.get('pid')) if data.get('pid') else None
         if version is None and data.get('php_version'):
             table = directives_for(data['php_version'])  # the defaults of the PHP that runs
-        entry['settings'] = pool_settings(data, table, spec.overrides)
-        entry['open_basedir'] = (data.get('other_ini') or {}).get('open_basedir', {}).get('local')
+        pool.settings = pool_settings(data, table, spec.overrides)
+        pool.open_basedir = (data.get('other_ini') or {}).get('open_basedir', {}).get('local')
         if data.get('status_error') == 'false':
-            restrict = (entry['settings'].get('opcache.restrict_api') or {}).get('value')
+            restrict = pool.value('opcache.restrict_api')
             if restrict and not site['script_filename'].startswith(restrict):
-                entry['status_error'] = ('opcache.restrict_api=%r blocks opcache_get_status() for %s: set probe_dir under %s to read the cache status'
-                                         % (restrict, site['script_filename'], restrict))
+                pool.status_error = ('opcache.restrict_api=%r blocks opcache_get_status() for %s: set probe_dir under %s to read the cache status'
+                                     % (restrict, site['script_filename'], restrict))
             else:
-                entry['status_error'] = 'opcache_get_status() returned false (OPcache not started in this pool?)'
+                pool.status_error = 'opcache_get_status() returned false (OPcache not started in this pool?)'
         elif data.get('status_error') == 'missing':
-            entry['status_error'] = 'OPcache is not loaded in this pool (opcache_get_status() does not exist)'
-        else:
-            entry['status_error'] = None
-        entry['drift'] = pool_drift(entry['settings'], spec.overrides, table)
-        candidates.append((data.get('status') is None, not php_bool((entry['settings'].get('opcache.validate_timestamps') or {}).get('value')),
-                           len(candidates), spec, data, entry))
+            pool.status_error = 'OPcache is not loaded in this pool (opcache_get_status() does not exist)'
+        pool.drift = pool_drift(pool.settings, spec.overrides, table)
+        candidates.append((data.get('status') is None, not php_bool(pool.value('opcache.validate_timestamps')), len(candidates), spec, data, pool))
     if candidates:
-        _probed_master(fs, master, result, candidates, sapi, fpm, version, options, findings, inst_id)
-    changed = result.get('changed_after_start')
+        _probed_master(fs, master, live, candidates, sapi, fpm, version, options, findings, inst_id)
+    changed = live.changed_after_start
     if changed is None:  # no pool answered: what changed since the master started
         changed = _changed_after(fpm.files, master.start_time)
-    _config_test(master.binary if not master.binary_deleted else _fpm_binary(inst), master.config, result, options, changed, findings, inst_id)
-    for entry in result['pools']:
-        for item in entry['drift']:
+    _config_test(master.binary if not master.binary_deleted else _fpm_binary(inst), master.config, live, options, changed, findings, inst_id)
+    for pool in live.pools:
+        for item in pool.drift:
             findings.append(_finding('LIVE_DRIFT', 'warning', 'pool %s of master %d runs %s=%r but its pool file now says %r (%s): reload php-fpm'
-                                     % (entry['name'], master.pid, item['directive'], item['running'], item['disk'], item['reason']),
-                                     [item.get('evidence') or master.config], inst_id, entry['name'], item['directive']))
-    return result
+                                     % (pool.name, master.pid, item['directive'], item['running'], item['disk'], item['reason']),
+                                     [item.get('evidence') or master.config], inst_id, pool.name, item['directive']))
+    return live
 
 
-def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, findings, inst_id):
+def _probed_master(fs, master, live, candidates, sapi, fpm, version, options, findings, inst_id):
     """The master's part of the result from its best pool's answer: status, disk comparison, stale code."""
     candidates.sort(key=lambda c: c[:3])
-    dummy_s, dummy_v, dummy_i, spec, master_data, entry = candidates[0]
-    result['probe_pool'] = spec.name
-    result['status_error'] = entry['status_error']
+    dummy_s, dummy_v, dummy_i, spec, master_data, pool = candidates[0]
+    live.probe_pool = spec.name
+    live.status_error = pool.status_error
     paths = options.verify_paths
     roots = release_roots(paths, spec.chroot)
     # OPcache lists scripts by resolved path: a current -> releases/N root is asked for all releases
@@ -170,12 +163,12 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
             scripts_data, dummy_site = probe_pool(spec, options.probe_dir, {'scripts': True, 'paths': asked, 'limit': MAX_SCRIPTS}, options.timeout)
             master_data['scripts'] = scripts_data.get('scripts')
         except (LiveError, OSError, IOError) as error:
-            result['status_error'] = 'the cached script list could not be read through pool %s: %s' % (spec.name, error)
-    result['version'] = master_data.get('php_version')
-    result['php_ini_loaded_file'] = master_data.get('loaded_file') or None
-    result['php_ini_scanned_files'] = master_data.get('scanned_files') or []
-    result['status'] = status_summary(master_data.get('status'))
-    if result['status'] and result['status'].get('restart_pending'):
+            live.status_error = 'the cached script list could not be read through pool %s: %s' % (spec.name, error)
+    live.version = master_data.get('php_version')
+    live.php_ini_loaded_file = master_data.get('loaded_file') or None
+    live.php_ini_scanned_files = master_data.get('scanned_files') or []
+    live.status = status_summary(master_data.get('status'))
+    if live.restart_pending:
         # OPcache does not say since when a restart is pending: look again a moment later, so that a
         # restart held by a long request is told apart from one that happens right now
         time.sleep(RESTART_PENDING_RECHECK)
@@ -186,62 +179,61 @@ def _probed_master(fs, master, result, candidates, sapi, fpm, version, options, 
         summary = status_summary(again.get('status'))
         if summary is not None:
             master_data['status'] = again.get('status')
-            result['status'] = summary
-            result['restart_pending_for'] = RESTART_PENDING_RECHECK if summary.get('restart_pending') else None
+            live.status = summary
+            live.restart_pending_for = RESTART_PENDING_RECHECK if summary.get('restart_pending') else None
     configuration = master_data.get('configuration') or {}
-    result['configuration'] = {'version': configuration.get('version'), 'blacklist': configuration.get('blacklist')} if configuration else None
-    stats = (result['status'] or {}).get('statistics') or {}
-    if stats.get('start_time'):
-        result['config_loaded_time'] = max(stats['start_time'], master.start_time or 0)
-    table = directives_for(version if version is not None else result['version'])
-    _compare_with_disk(fs, master, result, master_data, sapi, fpm, table, findings, inst_id)
-    _status_findings(result, master_data, table, findings, inst_id)
-    _runtime(result, entry, master_data, findings, inst_id)
-    _preload(result, entry, master_data, roots, findings, inst_id)
+    live.configuration = {'version': configuration.get('version'), 'blacklist': configuration.get('blacklist')} if configuration else None
+    if live.statistics.get('start_time'):
+        live.config_loaded_time = max(live.statistics['start_time'], master.start_time or 0)
+    table = directives_for(version if version is not None else live.version)
+    _compare_with_disk(fs, master, live, master_data, sapi, fpm, table, findings, inst_id)
+    _status_findings(live, master_data, table, findings, inst_id)
+    _runtime(live, pool, master_data, findings, inst_id)
+    _preload(live, pool, master_data, roots, findings, inst_id)
     if paths:
-        _releases(result, master_data, roots, findings, inst_id)
+        _releases(live, master_data, roots, findings, inst_id)
         if roots and isinstance(master_data.get('scripts'), dict):
             # stale code is what the roots serve: the current release, not the old ones kept on disk
             served = tuple(paths + [r['current'].rstrip('/') + '/' for r in roots])
             listed = master_data['scripts']
             kept = [e for e in listed['list'] if e[0].startswith(served)]
             master_data['scripts'] = dict(listed, list=kept, matched=listed['matched'] - (len(listed['list']) - len(kept)))
-        _stale(result, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
+        _stale(live, master_data, paths, options.max_examples, findings, inst_id, spec.chroot)
 
 
-def _preload(result, entry, data, roots, findings, inst_id):
+def _preload(live, pool, data, roots, findings, inst_id):
     if data.get('status') is None:
         return
-    preload = result['preload'] = preload_view(entry['settings'], (data.get('status') or {}).get('preload_statistics'), roots,
-                                               (result['config_loaded_time'] or 0) + START_TIME_SLACK, file_mtime)
+    preload = live.preload = preload_view(pool.settings, (data.get('status') or {}).get('preload_statistics'), roots,
+                                          (live.config_loaded_time or 0) + START_TIME_SLACK, file_mtime)
     if preload['changed']:
         findings.append(_finding('LIVE_PRELOAD_CHANGED', 'warning',
                                  'php-fpm master %d preloaded %s at its start; changed on disk since: %s. opcache_reset() does not drop '
                                  'preloaded scripts: restart (or reload) php-fpm to preload the new code'
-                                 % (result['pid'], preload['script'], ', '.join(c['file'] for c in preload['changed'][:5])),
+                                 % (live.pid, preload['script'], ', '.join(c['file'] for c in preload['changed'][:5])),
                                  [c['file'] for c in preload['changed']], inst_id, None, 'opcache.preload'))
     if preload['in_release']:
         findings.append(_finding('LIVE_PRELOAD_IN_RELEASE', 'warning',
                                  'opcache.preload=%s of php-fpm master %d lies in the releases directory %s: the master keeps the release it '
                                  'preloaded at its start whatever current points to later, until php-fpm restarts; restart php-fpm on '
-                                 'each deploy, or preload from outside the releases' % (preload['script'], result['pid'], preload['in_release']),
+                                 'each deploy, or preload from outside the releases' % (preload['script'], live.pid, preload['in_release']),
                                  [preload['script']], inst_id, None, 'opcache.preload'))
 
 
-def _releases(result, data, roots, findings, inst_id):
+def _releases(live, data, roots, findings, inst_id):
     scripts = data.get('scripts')
     if not roots or not isinstance(scripts, dict):
         return
-    result['releases'] = group_by_release(scripts['list'], roots)
+    live.releases = group_by_release(scripts['list'], roots)
     wasted_limit = ((data.get('ini') or {}).get('opcache.max_wasted_percentage') or {}).get('local') or '5'
-    for view in result['releases']:
+    for view in live.releases:
         if not view['old_scripts']:
             continue
         findings.append(_finding('LIVE_OLD_RELEASES_CACHED', 'warning',
                                  'php-fpm master %d still holds %d script(s), %.1f MB, of release(s) %s under %s that %s no longer current '
                                  '(%s -> %s): an OPcache reset is due after each deploy. opcache.max_wasted_percentage=%s will not free them: '
                                  'the old copies are valid entries under other paths, not wasted memory, so only a full cache restarts it'
-                                 % (result['pid'], view['old_scripts'], view['old_memory'] / 1048576.0, ', '.join(view['old_releases']),
+                                 % (live.pid, view['old_scripts'], view['old_memory'] / 1048576.0, ', '.join(view['old_releases']),
                                     view['releases_dir'], 'is' if len(view['old_releases']) == 1 else 'are', view['root'], view['current'],
                                     wasted_limit),
                                  [view['root'], view['releases_dir']], inst_id))
@@ -264,18 +256,18 @@ def _fpm_binary(inst):
     return inst.installation.binaries.get('fpm') if inst is not None else None
 
 
-def _config_test(binary, conf, result, options, changed, findings, inst_id):
+def _config_test(binary, conf, live, options, changed, findings, inst_id):
     """``php-fpm -t`` of the configuration a (re)start would load: when files changed since the master
     started (a master that is running has started with what did not change), or when none runs."""
-    if options.run_command is None or not binary or (result is not None and not changed):
+    if options.run_command is None or not binary or (live is not None and not changed):
         return
     ok, message = check_fpm_config(options.run_command, binary, conf)
-    if result is not None:
-        result['config_test'] = {'ok': ok, 'command': [binary, '-t', '-y', conf], 'message': message}
+    if live is not None:
+        live.config_test = {'ok': ok, 'command': [binary, '-t', '-y', conf], 'message': message}
     if not ok:
         findings.append(_finding('FPM_CONFIG_INVALID', 'critical',
                                  '%s -t -y %s fails: %s: %s' % (binary, conf, message, 'a reload or restart of this master would stop PHP-FPM; '
-                                                                'fix the configuration first' if result is not None else 'PHP-FPM cannot start'),
+                                                                'fix the configuration first' if live is not None else 'PHP-FPM cannot start'),
                                  _unique([conf] + _located(message) + sorted(c['file'] for c in changed or ())), inst_id))
 
 
@@ -288,13 +280,13 @@ def _located(message):
     return _unique(re.findall(r'\[(/[^\]]*:\d+)\]', message or ''))
 
 
-def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, inst_id):
-    disk = _disk_chain(fs, master, data, sapi, result['version'])
+def _compare_with_disk(fs, master, live, data, sapi, fpm, table, findings, inst_id):
+    disk = _disk_chain(fs, master, data, sapi, live.version)
     running_cfg = dict((k, v.get('cfg')) for k, v in (data.get('ini') or {}).items())
     disk_values = dict((k, a.value) for k, a in disk.settings.items() if k.startswith('opcache.'))
     live_values = dict((k, v.get('global')) for k, v in (data.get('ini') or {}).items())
-    result['drift'] = chain_drift(running_cfg, disk_values, table, live_values)
-    for item in result['drift']:
+    live.drift = chain_drift(running_cfg, disk_values, table, live_values)
+    for item in live.drift:
         assignment = disk.settings.get(item['directive'])
         where = evidence(assignment.file, assignment.line) if assignment else 'removed from the ini files (the default applies)'
         item['evidence'] = where
@@ -304,16 +296,16 @@ def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, ins
     running_files = set(data.get('scanned_files') or [])
     disk_files = set(disk.scanned_files)
     if running_files != disk_files or (data.get('loaded_file') or None) != disk.loaded_file:
-        result['fileset_differs'] = {'only_running': sorted(running_files - disk_files), 'only_disk': sorted(disk_files - running_files),
-                                     'running_loaded_file': data.get('loaded_file') or None, 'disk_loaded_file': disk.loaded_file}
+        live.fileset_differs = {'only_running': sorted(running_files - disk_files), 'only_disk': sorted(disk_files - running_files),
+                                'running_loaded_file': data.get('loaded_file') or None, 'disk_loaded_file': disk.loaded_file}
         findings.append(_finding('LIVE_FILESET_DIFFERS', 'warning',
                                  'php-fpm master %d loaded other ini files than the disk now has (only loaded by the master: %s; only on disk: %s): '
                                  'reload php-fpm' % (master.pid, ', '.join(sorted(running_files - disk_files)) or '-',
                                                      ', '.join(sorted(disk_files - running_files)) or '-'),
                                  sorted(running_files ^ disk_files), inst_id))
-    loaded = result['config_loaded_time']
+    loaded = live.config_loaded_time
     changed = _changed_after([data.get('loaded_file')] + sorted(running_files | disk_files) + list(fpm.files), loaded)
-    result['changed_after_start'] = changed
+    live.changed_after_start = changed
     if changed:
         findings.append(_finding('LIVE_INI_CHANGED_AFTER_START', 'warning',
                                  'php-fpm master %d loaded its configuration at %s; changed since: %s: reload php-fpm to apply'
@@ -321,14 +313,14 @@ def _compare_with_disk(fs, master, result, data, sapi, fpm, table, findings, ins
                                  [c['file'] for c in changed], inst_id))
 
 
-def _status_findings(result, data, table, findings, inst_id):
+def _status_findings(live, data, table, findings, inst_id):
     status = data.get('status')
     if not isinstance(status, dict):
         return
-    pid = result['pid']
+    pid = live.pid
     if status.get('cache_full'):
         findings.append(_finding('LIVE_CACHE_FULL', 'warning', 'the OPcache of php-fpm master %d is full: new scripts are not cached until a restart; '
-                                 'raise opcache.memory_consumption or opcache.max_accelerated_files' % pid, [result['config']], inst_id))
+                                 'raise opcache.memory_consumption or opcache.max_accelerated_files' % pid, [live.config], inst_id))
     memory = status.get('memory_usage') or {}
     wasted = memory.get('current_wasted_percentage')
     limit = ((data.get('configuration') or {}).get('directives') or {}).get('opcache.max_wasted_percentage')
@@ -342,38 +334,38 @@ def _status_findings(result, data, table, findings, inst_id):
             limit = 5.0
     if wasted is not None and wasted > limit:
         findings.append(_finding('LIVE_WASTED_MEMORY', 'warning', 'php-fpm master %d wastes %.1f%% of OPcache memory (over max_wasted_percentage %.0f%%): '
-                                 'a restart will happen only when the cache runs out of memory' % (pid, wasted, limit), [result['config']], inst_id))
+                                 'a restart will happen only when the cache runs out of memory' % (pid, wasted, limit), [live.config], inst_id))
     if status.get('restart_pending'):
         force = ((data.get('ini') or {}).get('opcache.force_restart_timeout') or {}).get('local')
-        held = result.get('restart_pending_for')
+        held = live.restart_pending_for
         findings.append(_finding('LIVE_RESTART_PENDING', 'warning',
                                  'an OPcache restart of php-fpm master %d is %s: requests run uncached until no request that started before '
                                  'it is active, or until opcache.force_restart_timeout=%s s kills the holders'
                                  % (pid, 'still pending after %.0f s' % held if held else 'pending', force if force is not None else '180'),
-                                 [result['config']], inst_id))
+                                 [live.config], inst_id))
 
 
-def _runtime(result, entry, data, findings, inst_id):
+def _runtime(live, pool, data, findings, inst_id):
     """Capacity and JIT of the master, from its probing pool's status."""
     if data.get('status') is None:
         return
-    capacity = result['capacity'] = capacity_view(data['status'], entry['settings'])
+    capacity = live.capacity = capacity_view(data['status'], pool.settings)
     for item in capacity['near_limit']:
-        findings.append(_finding(item['code'], 'warning', 'php-fpm master %d: %s' % (result['pid'], item['message']), [result['config']],
+        findings.append(_finding(item['code'], 'warning', 'php-fpm master %d: %s' % (live.pid, item['message']), [live.config],
                                  inst_id, None, item['directive']))
-    jit = result['jit'] = jit_view(entry['settings'], (data.get('status') or {}).get('jit'), data.get('extensions') or ())
+    jit = live.jit = jit_view(pool.settings, (data.get('status') or {}).get('jit'), data.get('extensions') or ())
     if jit['state'] == 'disabled':
         findings.append(_finding('LIVE_JIT_DISABLED', 'warning', 'php-fpm master %d is configured for JIT (opcache.jit=%s, opcache.jit_buffer_size=%d) '
-                                 'but it does not run: %s' % (result['pid'], jit['mode'], jit['buffer_size_configured'], jit['reason']),
-                                 [result['config']], inst_id, None, 'opcache.jit'))
+                                 'but it does not run: %s' % (live.pid, jit['mode'], jit['buffer_size_configured'], jit['reason']),
+                                 [live.config], inst_id, None, 'opcache.jit'))
 
 
-def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
+def _stale(live, data, paths, max_examples, findings, inst_id, chroot=None):
     scripts = data.get('scripts')
-    stats = (result['status'] or {}).get('statistics') or {}
+    stats = live.statistics
     cache_time = max(stats.get('start_time') or 0, stats.get('last_restart_time') or 0) or None
     if not isinstance(scripts, dict):
-        result['stale_scripts'] = {'count': None, 'examples': [], 'error': result['status_error'] or 'the cached script list is not available'}
+        live.stale_scripts = {'count': None, 'examples': [], 'error': live.status_error or 'the cached script list is not available'}
         return
     stale = stale_scripts(scripts['list'], cache_time, chroot, max_examples)
     stale['checked'] = scripts['matched']
@@ -381,9 +373,9 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
     stale['truncated'] = scripts['matched'] > len(scripts['list'])
     if scripts.get('absent'):
         stale['error'] = 'the script list is absent (a restart is pending or OPcache is disabled)'
-    file_cache = (result['status'] or {}).get('file_cache')
+    file_cache = (live.status or {}).get('file_cache')
     stale['file_cache'] = stale_file_cache(file_cache, paths, max_examples) if file_cache else None
-    result['stale_scripts'] = stale
+    live.stale_scripts = stale
     total = stale['count'] + ((stale['file_cache'] or {}).get('count') or 0)
     if total:
         examples = []
@@ -392,7 +384,7 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                 examples.append(path)
         findings.append(_finding('LIVE_STALE_SCRIPTS', 'warning', 'php-fpm master %d serves %d cached script(s) older than their file (e.g. %s)%s: '
                                  'reset OPcache (or reload php-fpm)%s' % (
-                                     result['pid'], total, ', '.join(examples[:3]),
+                                     live.pid, total, ', '.join(examples[:3]),
                                      ' and the file cache holds stale entries' if (stale['file_cache'] or {}).get('count') else '',
                                      ' and purge opcache.file_cache' if file_cache else ''),
                                  examples[:max_examples], inst_id))
@@ -402,7 +394,7 @@ def _stale(result, data, paths, max_examples, findings, inst_id, chroot=None):
                                  'php-fpm master %d: %d cached script(s) were replaced after the cache started (e.g. %s) and OPcache reports '
                                  'no timestamp for them (opcache.validate_timestamps and opcache.file_update_protection were off in the pool '
                                  'that compiled them): whether they run old code cannot be told (not "0 stale"); reset OPcache to be sure'
-                                 % (result['pid'], stale['inconclusive'], ', '.join(unsure[:3])), unsure, inst_id))
+                                 % (live.pid, stale['inconclusive'], ', '.join(unsure[:3])), unsure, inst_id))
 
 
 def _restart_collateral_findings(masters, report):
@@ -426,18 +418,17 @@ def live_report(fs, report=None, masters=None, probe_dir=None, verify_paths=None
     compare with the disk. ``report``: the opcache_report.Report of the same run (names the
     installation of a master, lends its loaded chain and FPM configuration, and tells which FPM SAPIs
     have no running master); ``verify_paths``: application roots for the stale-code scan;
-    ``run_command``: runs ``php-fpm -t`` (None: the configuration is not tested). See the module
-    docstring for the result."""
+    ``run_command``: runs ``php-fpm -t`` (None: the configuration is not tested). Returns a
+    live.records.LiveView; see the module docstring for its ``as_dict()``."""
     options = LiveOptions(probe_dir, verify_paths, max_examples, timeout, proc, run_command)
-    result = {'masters': [], 'not_running': [], 'findings': [], 'skipped': None}
     if getattr(fs, 'prefixed', False):
-        result['skipped'] = 'the live view needs the target itself (root=/), not a filesystem under %s' % fs.root
-        return result
+        return LiveView(skipped='the live view needs the target itself (root=/), not a filesystem under %s' % fs.root)
+    view = LiveView()
     if masters is None:
         masters = find_fpm_masters(proc)
-    findings = []
+    findings = view.findings
     for master in masters:
-        result['masters'].append(_master_report(fs, master, report, options, findings))
+        view.masters.append(_master_report(fs, master, report, options, findings))
     findings.extend(_restart_collateral_findings(masters, report))
     running_configs = set(m.config for m in masters)
     for inst in report.installations if report is not None else ():
@@ -445,9 +436,7 @@ def live_report(fs, report=None, masters=None, probe_dir=None, verify_paths=None
         if sapi is None or not sapi.fpm_conf or sapi.fpm_conf in running_configs:
             continue
         message = 'php-fpm is not running for %s (no master process "php-fpm: master process (%s)"): nothing live to compare' % (inst.id, sapi.fpm_conf)
-        result['not_running'].append({'installation': inst.id, 'config': sapi.fpm_conf, 'error': message,
-                                      'pools': [p.name for p in sapi.fpm.pools]})
+        view.not_running.append(NotRunning(inst.id, sapi.fpm_conf, message, [p.name for p in sapi.fpm.pools]))
         findings.append(_finding('LIVE_PROBE_FAILED', 'info', message, [sapi.fpm_conf], inst.id))
         _config_test(_fpm_binary(inst), sapi.fpm_conf, None, options, None, findings, inst.id)
-    result['findings'] = [f.as_dict() for f in findings]
-    return result
+    return view

@@ -18,6 +18,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live import report 
 from ansible_collections.phpops.opcache.plugins.module_utils.live import stale as live_stale
 from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import PoolSpec
+from ansible_collections.phpops.opcache.plugins.module_utils.live.records import LiveMaster
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.report_records import report_with_fpm
 
@@ -415,7 +416,7 @@ def test_status_summary():
 
 def test_status_findings():
     findings = []
-    result = {'pid': 7, 'config': '/etc/php-fpm.conf'}
+    result = LiveMaster(_master(7, '/etc/php-fpm.conf'))
     data = {'status': STATUS, 'configuration': {'directives': {'opcache.max_wasted_percentage': 0.05}}}
     live_view._status_findings(result, data, TABLE, findings, 'debian:/etc/php/8.2')  # pylint: disable=protected-access
     codes = sorted(f.code for f in findings)
@@ -424,13 +425,13 @@ def test_status_findings():
 
 
 def test_live_report_under_root_prefix_is_skipped(tmpdir):
-    result = live_view.live_report(HostFS(str(tmpdir)), None)
+    result = live_view.live_report(HostFS(str(tmpdir)), None).as_dict()
     assert result['masters'] == [] and 'root=/' in result['skipped']
 
 
 def test_live_report_not_running():
     report = report_with_fpm('debian:/etc/php/8.2', '/etc/php/8.2/fpm/php-fpm.conf', ['www'])
-    result = live_view.live_report(HostFS('/'), report, masters=[])
+    result = live_view.live_report(HostFS('/'), report, masters=[]).as_dict()
     assert result['not_running'][0]['pools'] == ['www']
     assert 'php-fpm is not running' in result['not_running'][0]['error']
     assert [f['code'] for f in result['findings']] == ['LIVE_PROBE_FAILED']
@@ -507,7 +508,8 @@ def test_a_script_stale_in_memory_and_in_the_file_cache_is_one_example(tmp_path)
     entry.parent.mkdir(parents=True)
     entry.write_bytes(b'old bytecode')
     os.utime(str(entry), (now - 100, now - 100))
-    result = {'pid': 7, 'status': {'statistics': {'start_time': int(now - 200)}, 'file_cache': str(cache)}, 'status_error': None}
+    result = LiveMaster(_master(7, '/etc/php-fpm.conf'))
+    result.status = {'statistics': {'start_time': int(now - 200)}, 'file_cache': str(cache)}
     data = {'scripts': {'list': [[str(script), int(now - 100), int(now - 50), 3, 1024]], 'matched': 1}}
     findings = []
     live_view._stale(result, data, [str(app)], 10, findings, 'debian:/etc/php/8.2')

@@ -196,7 +196,7 @@ def test_stale_scripts_are_shown():
     master['stale_scripts'] = {'checked': 40, 'count': 2, 'truncated': False, 'file_cache': None,
                                'examples': [{'path': '/srv/app/index.php', 'reason': 'r'}, {'path': '/srv/app/lib.php', 'reason': 'r'}]}
     page = ar.render_html(ar.build_model({'web': result}))
-    assert '<dd class="bad">2 of 40 cached scripts under the application roots: /srv/app/index.php, /srv/app/lib.php</dd>' in page
+    assert '<dd data-fact="stale-scripts" class="bad">2 of 40 cached scripts under the application roots: /srv/app/index.php, /srv/app/lib.php</dd>' in page
     assert [line for line in ar.summary_lines(result) if 'stale scripts: 2 of 40' in line]
     del master['stale_scripts']
     assert [line for line in ar.summary_lines(result) if 'stale scripts: not checked' in line]
