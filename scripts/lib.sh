@@ -215,7 +215,9 @@ build_collection_tree() {
         cd "${LIB_REPO_ROOT}"
         git ls-files -z -co --exclude-standard \
             | while IFS= read -r -d '' f; do
-                # tracked files deleted from the work tree are listed by -c: leave them out
+                # tracked files deleted from the work tree are listed by -c: leave them out; so is the
+                # venv when it is a symlink (.gitignore's /.venv/ matches a directory only)
+                [[ "${f}" != .venv ]] || continue
                 if [[ -e "${f}" || -L "${f}" ]]; then printf '%s\0' "${f}"; fi
             done \
             | rsync -a --from0 --files-from=- ./ "${dest}/"
