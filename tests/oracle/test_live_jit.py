@@ -28,7 +28,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch
+from ansible_collections.phpops.opcache.tests.oracle.live_env import live_of, live_scratch, private_master
 from ansible_collections.phpops.opcache.tests.oracle.private_fpm import FPM_BINARY, PHP_VERSION, PrivateFpm, opcache_ini
 
 CASES = {'tracing': '8M', 'nobuffer': '0'}
@@ -40,15 +40,23 @@ HOOKED = {'xdebug': ('xdebug', ''), 'xdebug_off': ('xdebug', 'xdebug.mode=off\n'
           'pcov': ('pcov', ''), 'pcov_off': ('pcov', 'pcov.enabled=0\n')}
 
 
-def extension_so(name):
-    """The unpacked ``<name>.so`` built for the extension API of FPM_BINARY; fails (or skips, see the
-    module docstring) when scripts/setup-host did not provide it."""
+def _fpm_extension_api():
     out = subprocess.run([FPM_BINARY, '-n', '-i'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60, check=False).stdout.decode()
     match = re.search(r'^extension_dir => (\S+)', out, re.M)
-    api = os.path.basename(match.group(1)) if match else '*'
+    return os.path.basename(match.group(1)) if match else '*'
+
+
+def find_so(name, api):
+    """The unpacked ``<name>.so`` built for extension API ``api``; None when there is none."""
     found = sorted(glob.glob(os.path.join(EXT_CACHE, 'root', 'usr', 'lib', 'php', api, name + '.so')))
+    return found[-1] if found else None
+
+
+def require_so(name, api):
+    """find_so, or FAIL (skip: see the module docstring) saying why the .so is not there."""
+    found = find_so(name, api)
     if found:
-        return found[-1]
+        return found
     marker = os.path.join(EXT_CACHE, 'UNAVAILABLE')
     reason = open(marker, encoding='utf-8').read().strip() if os.path.isfile(marker) else 'scripts/setup-host has not unpacked it'
     message = '%s.so for PHP %s (API %s) is missing under %s/root: %s (scripts/setup-host downloads php%s-%s there)' % (
@@ -58,9 +66,8 @@ def extension_so(name):
     pytest.fail(message, pytrace=False)
 
 
-def hooked_master(base, name, extension, lines):
-    """A private master with OPcache (JIT tracing, 8M) and ``extension`` loaded from the cache."""
-    so = extension_so(extension)
+def hooked_master(base, name, so, extension, lines):
+    """A private master with OPcache (JIT tracing, 8M) and ``extension`` loaded from ``so``."""
     load = '%s=%s\n' % ('zend_extension' if extension == 'xdebug' else 'extension', so)
     php_ini = 'log_errors = On\nerror_log = %s\n' % os.path.join(base, name + '-php-errors.log')
     fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, name), php_ini=php_ini, connect_unix=False,
@@ -72,17 +79,18 @@ def hooked_master(base, name, extension, lines):
 @pytest.fixture(scope='module')
 def reports():
     with live_scratch('jit') as (base, probe_dir, started):
-        fpms = {}
-        for name, size in CASES.items():
-            fpm = PrivateFpm(FPM_BINARY, directory=os.path.join(base, name), php_ini='; main ini of the test\n', connect_unix=False,
-                             conf_d={'10-opcache.ini': opcache_ini([('opcache.enable', 1), ('opcache.jit', 'tracing'),
-                                                                    ('opcache.jit_buffer_size', size)])})
-            fpm.add_pool('www', os.path.join(base, '%s-www.sock' % name), user='www-data', group='www-data')
-            fpms[name] = fpm
-        fpms.update((name, hooked_master(base, name, ext, lines)) for name, (ext, lines) in HOOKED.items())
+        fpms = dict((name, private_master(base, name, [('opcache.jit', 'tracing'), ('opcache.jit_buffer_size', size)]))
+                    for name, size in CASES.items())
+        api = _fpm_extension_api()
+        for name, (ext, lines) in HOOKED.items():
+            so = find_so(ext, api)
+            if so:      # else the tests of that case fail (require_so)
+                fpms[name] = hooked_master(base, name, so, ext, lines)
         for fpm in fpms.values():
             started.append(fpm.start())
-        yield dict((name, dict(live_of(fpm, probe_dir), log=_read(os.path.join(base, name + '-php-errors.log')))) for name, fpm in fpms.items())
+        result = dict((name, dict(live_of(fpm, probe_dir), log=_read(os.path.join(base, name + '-php-errors.log')))) for name, fpm in fpms.items())
+        result['api'] = api
+        yield result
 
 
 def _read(path):
@@ -117,6 +125,7 @@ def test_jit_buffer_zero_turns_it_off_without_a_finding(reports):
 def test_an_executor_hook_turns_the_jit_off_and_is_named(reports, name):
     """Configured tracing + 8M, but PHP disabled the JIT at startup because the extension hooks the
     executor: the live view says so and names the extension; the finding names it too."""
+    require_so(HOOKED[name][0], reports['api'])
     report = reports[name]
     assert PHP_WARNING in report['log'], 'PHP did not warn as expected; its error log:\n%s' % report['log']
     jit = report['masters'][0]['jit']
@@ -131,6 +140,7 @@ def test_an_executor_hook_turns_the_jit_off_and_is_named(reports, name):
 def test_a_loaded_but_inactive_hook_leaves_the_jit_running(reports, name):
     """xdebug.mode=off / pcov.enabled=0: the extension is loaded but does not hook the executor, so
     PHP keeps the JIT, and the live view reports it running, without a finding."""
+    require_so(HOOKED[name][0], reports['api'])
     report = reports[name]
     assert PHP_WARNING not in report['log'], report['log']
     jit = report['masters'][0]['jit']
