@@ -60,6 +60,10 @@ options:
   verify_paths:
     description:
       - Application roots whose cached scripts are checked for stale bytecode (live view only).
+      - When empty, the document roots the web server passes to the running masters' pools (nginx C(root) of server blocks
+        whose C(fastcgi_pass) reaches a pool, read with C(nginx -T) when an nginx binary exists, at most 3 seconds; Apache
+        C(DocumentRoot) with a C(proxy_fcgi) handler) are used when they are symlinks into a directory of releases
+        (C(current -> releases/N)).
       - The same option as in M(phpops.opcache.opcache_reset). The old name O(paths) is deprecated.
     type: list
     elements: path

@@ -97,15 +97,53 @@ def restarted_matches(restarted, inst, master=None):
     text = str(restarted).strip()
     fpm = inst.get('sapis', {}).get('fpm') or {}
     if text.startswith('/'):
+        if master is not None and master.get('config'):
+            # a master is named by its own php-fpm.conf (or binary): another master of the same PHP is not it
+            return text in (master.get('config'), master.get('binary'))
         return text in (fpm.get('fpm_conf'), (master or {}).get('config'), (master or {}).get('binary')) or inst['id'].endswith(':' + text)
     if text.isdigit():
         return master is not None and master.get('pid') == int(text)
+    if (re.match(r'^php[\d.]*-fpm[\d.]*$', text) and master is not None and master.get('config') and fpm.get('fpm_conf')
+            and master['config'] != fpm['fpm_conf']):
+        # the service (php8.2-fpm) runs the installation's own php-fpm.conf, not a master started with another one
+        return False
     match = re.search(r'(\d+)\.(\d+)', text)
     if match:
         wanted = '%s.%s' % match.groups()
         version = (master or {}).get('version') or inst.get('version') or ''
         return version == wanted or version.startswith(wanted + '.') or inst['id'].endswith('/' + wanted) or ('/%s/' % wanted) in (fpm.get('fpm_conf') or '')
     return text in inst['id'] or text in (fpm.get('fpm_conf') or '')
+
+
+def _minor(version):
+    return '.'.join(str(version or '').split('.')[:2]) or None
+
+
+def _master_targets(report, address, realpath=None):
+    """Targets for a FastCGI ``address`` that only a running master's pool listens on: a master started
+    with a php-fpm.conf of its own (``php-fpm8.2 -y /etc/php/8.2/shop/php-fpm.conf``), which the
+    installation layouts do not name. Its installation is the one whose binary it runs."""
+    installations = report.get('installations') or []
+    targets = []
+    for master in _masters(report):
+        for pool in master.get('pools') or []:
+            if not listen_matches(address, pool.get('listen'), realpath):
+                continue
+            with_fpm = [i for i in installations if 'fpm' in i.get('sapis', {})]
+            inst = (next((i for i in with_fpm if i['id'] == master.get('installation')), None)
+                    or next((i for i in with_fpm if master.get('binary') in (i.get('binaries') or {}).values()), None)
+                    or next((i for i in with_fpm if _minor(i.get('version')) and _minor(i.get('version')) == _minor(master.get('version'))), None))
+            if inst is None:
+                continue
+            # its pool's own lines (php_value, php_admin_value...) as the running pool reports them, with their file and line
+            own = dict((key, {'value': item.get('value'), 'source': item.get('origin'), 'file': item.get('file'), 'line': item.get('line')})
+                       for key, item in (pool.get('settings') or {}).items() if str(item.get('origin') or '').startswith('php_'))
+            disk_pool = {'name': pool['name'], 'listen': pool.get('listen'), 'file': master.get('config'), 'line': None, 'settings': own}
+            targets.append({'installation': inst['id'], 'version': master.get('version') or inst.get('version'), 'sapi_name': 'fpm',
+                            'sapi': inst['sapis']['fpm'], 'inst': inst, 'pool': disk_pool, 'master': master, 'live_pool': pool, 'routed': True,
+                            'address': address, 'why': 'the URL is routed to %s, where pool %s of php-fpm master %s (%s) listens'
+                            % (describe_address(address), pool['name'], master.get('pid'), master.get('config'))})
+    return targets
 
 
 def resolve_targets(report, facts):
@@ -124,7 +162,10 @@ def resolve_targets(report, facts):
                         target = _target(report, inst, 'fpm', pool, 'the URL is routed to %s, where pool %s listens (%s:%s)'
                                          % (describe_address(address), pool['name'], pool['file'], pool['line']))
                         target['routed'] = True
+                        target['address'] = address
                         targets.append(target)
+            if not any(t['routed'] and t.get('address') is address for t in targets):
+                targets.extend(_master_targets(report, address, facts.get('realpath')))
         if targets:
             return targets, route
     restarted = facts.get('restarted')
@@ -261,9 +302,14 @@ def _lost_fixes(sapi):
 def check_validation(targets, facts, result):
     """opcache.validate_timestamps=0 and the file and line (or pool) that turned it off."""
     hits = []
+    drifted = []
     for target in targets:
         value, where, source, running = setting(target, 'opcache.validate_timestamps')
         if php_bool(value):
+            continue
+        if running and php_bool(setting(dict(target, live_pool=None), 'opcache.validate_timestamps')[0]):
+            # the files now turn validation on, the master still runs it off: a reload is what is missing (check_reload)
+            drifted.append(target)
             continue
         hits.append(target)
         evidence = ['%s: opcache.validate_timestamps=%s (%s%s) for %s' % (where, value, source, ', confirmed by the running pool' if running else '',
@@ -287,6 +333,9 @@ def check_validation(targets, facts, result):
                      'with opcache_profile: staging; a restart alone does not last: the next deploy is stale again' % (FIX_RESET, where), target)
     if hits:
         result.check('validate_timestamps', 'cause', 'off for %s' % ', '.join(_label(t) for t in hits))
+    elif drifted:
+        result.check('validate_timestamps', 'cause', 'on in the files but off in the running %s: see RELOAD_NEEDED'
+                     % ', '.join(_label(t) for t in drifted))
     else:
         result.check('validate_timestamps', 'ok', 'on for every PHP that serves the request')
 
@@ -492,7 +541,9 @@ def check_reload(targets, facts, result):
         for item in master.get('drift') or []:
             evidence.append('%s: %s=%r on disk, but master %s runs %s' % (item.get('evidence'), item['directive'], item.get('disk'), master['pid'],
                                                                           _running(item.get('running'), item.get('running_origin'))))
-            score = max(score, 90 if item['directive'] in FRESHNESS else 65)
+            # validation turned on in the files but still off in the master: exactly why the change does not show
+            turned_on = item['directive'] == 'opcache.validate_timestamps' and php_bool(item.get('disk')) and not php_bool(item.get('running'))
+            score = max(score, 98 if turned_on else 90 if item['directive'] in FRESHNESS else 65)
         for pool in master.get('pools') or []:
             for item in pool.get('drift') or []:
                 evidence.append('%s: pool %s now says %s=%r, the running pool uses %r' % (item.get('evidence') or master['config'], pool['name'],
@@ -561,8 +612,8 @@ def check_route(report, targets, facts, result):
     mismatched = [t for t in served if restarted and not restarted_matches(restarted, t['inst'], t.get('master'))]
     for target in mismatched:
         master = target.get('master')
-        evidence = steps + ['%s:%s: pool %s listens on %s' % (target['pool']['file'], target['pool']['line'], target['pool']['name'],
-                                                              target['pool'].get('listen'))]
+        evidence = steps + ['%s: pool %s listens on %s' % (_where(target['pool']['file'], target['pool']['line']), target['pool']['name'],
+                                                           target['pool'].get('listen'))]
         if master:
             evidence.append('master %s (%s, PHP %s) started at %s serves it' % (master['pid'], master.get('config'), master.get('version') or target['version'],
                                                                                 _stamp(master.get('start_time'))))
@@ -573,10 +624,12 @@ def check_route(report, targets, facts, result):
                                                                                              _stamp(other.get('start_time'))))
         if not others:
             evidence.append('no running PHP-FPM master on this host matches %s' % restarted)
-        result.cause('OTHER_FPM_SERVES_URL', 100, '%s is served by %s (PHP %s), not by the PHP-FPM you restarted (%s)' % (
-            route['url'], target['installation'], (master or {}).get('version') or target['version'], restarted), evidence,
-            'restart or reset the PHP-FPM that serves the site (%s), e.g. phpops.opcache.opcache_reset with fpm_confs: [%s]; or change the '
-            'web server to pass to the pool you manage' % (target['installation'], target['sapi'].get('fpm_conf')), target)
+        config = (master or {}).get('config') or target['sapi'].get('fpm_conf')
+        result.cause('OTHER_FPM_SERVES_URL', 100, '%s is served by %s (PHP %s%s), not by the PHP-FPM you restarted (%s)' % (
+            route['url'], target['installation'], (master or {}).get('version') or target['version'],
+            ', php-fpm master %s of %s' % (master['pid'], config) if master else '', restarted), evidence,
+            'restart or reset the PHP-FPM that serves the site (master of %s), e.g. phpops.opcache.opcache_reset with fpm_confs: [%s]; or '
+            'change the web server to pass to the pool you manage' % (config, config), target)
     if mismatched:
         result.check('web_server_route', 'cause', '%s is served by %s, not by %s' % (route['url'], ', '.join(_label(t) for t in mismatched), restarted))
     else:
@@ -697,6 +750,7 @@ def check_stale_copy(targets, facts, result):
         return
     probed = []
     hits = 0
+    unsure = 0
     done = set()
     for target in targets:
         master = target.get('master')
@@ -715,12 +769,44 @@ def check_stale_copy(targets, facts, result):
                                  ['master %s: %s (%s)' % (master['pid'], example['path'], example.get('reason')),
                                   '%s modified at %s; cached copy last used at %s' % (item['path'], _stamp(item['mtime']), _stamp(example.get('last_used')))],
                                  FIX_RESET, target, master['pid'])
+        unsure += _inconclusive_copy(master, stale, changed, facts, target, result)
     if hits:
         result.check('stale_cached_copy', 'cause', 'old copies cached by masters %s' % ', '.join(str(p) for p in probed))
+    elif unsure:
+        result.check('stale_cached_copy', 'cause', 'masters %s: whether the cached copies are old cannot be told (OPcache recorded no '
+                     'timestamp): not "0 stale"' % ', '.join(str(p) for p in probed))
     elif probed:
         result.check('stale_cached_copy', 'ok', 'masters %s hold no older copy of the changed files' % ', '.join(str(p) for p in probed))
     else:
         result.check('stale_cached_copy', 'skipped', 'the cached script lists could not be read (live view off, FPM not running, or blocked)')
+
+
+def _inconclusive_copy(master, stale, changed, facts, target, result):
+    """A cause of lower confidence when the master's cached copy of a changed file (or, with none of
+    them judged, any cached script) could not be judged: OPcache recorded no timestamp (validation and
+    file_update_protection off in the compiling pool) and the file was replaced after the cache
+    started. Returns 1 when such a cause was added."""
+    examples = stale.get('inconclusive_examples') or []
+    count = stale.get('inconclusive') or 0
+    if not count:
+        return 0
+    matched = [(e, item) for e in examples for item in changed if _same_path(facts, e['path'], item['path'])]
+    fix = '%s; OPcache cannot tell without a timestamp, a verified reset can' % FIX_RESET
+    if matched:
+        for example, item in matched:
+            result.cause('STALE_COPY_INCONCLUSIVE', 65, 'php-fpm master %s may still run an old compiled copy of %s: OPcache recorded no '
+                         'timestamp for it, so whether it was compiled before the change cannot be told' % (master['pid'], item['path']),
+                         ['master %s: %s (%s)' % (master['pid'], example['path'], example.get('reason')),
+                          '%s modified at %s (ctime %s); cached copy last used at %s' % (
+                              item['path'], _stamp(item['mtime']), _stamp(example.get('ctime')), _stamp(example.get('last_used')))],
+                         fix, target, master['pid'])
+        return 1
+    if stale.get('count'):
+        return 0
+    result.cause('STALE_COPY_INCONCLUSIVE', 35, 'php-fpm master %s: %d cached script(s) were replaced after its cache started and cannot be '
+                 'judged (no OPcache timestamp); the changed files are not among the examples' % (master['pid'], count),
+                 ['master %s: %s (%s)' % (master['pid'], e['path'], e.get('reason')) for e in examples[:5]], fix, target, master['pid'])
+    return 1
 
 
 def _live_outcome(report, result):

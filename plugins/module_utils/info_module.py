@@ -101,10 +101,12 @@ def add_live_view(module, fs, report, run_command):
     # the live view proper: FastCGI, the probe and the comparison, loaded only now
     from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import LiveError
     from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report
+    from ansible_collections.phpops.opcache.plugins.module_utils.webserver import live_document_roots
 
+    web_roots = [] if params['verify_paths'] else live_document_roots(fs, report, masters)
     try:
         live = live_report(fs, report, masters=masters, probe_dir=params['probe_dir'], verify_paths=params['verify_paths'],
-                           max_examples=params['max_examples'], timeout=params['timeout'], run_command=run_command)
+                           max_examples=params['max_examples'], timeout=params['timeout'], run_command=run_command, web_roots=web_roots)
     except LiveError as error:
         module.fail_json(msg='live view: %s' % error)
     report.add_findings([f.as_dict() for f in live.findings])

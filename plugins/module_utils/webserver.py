@@ -11,7 +11,9 @@ Apache: the configuration files are read (``Include``/``IncludeOptional``), and 
 handlers (``SetHandler "proxy:unix:...|fcgi://..."`` inside ``<FilesMatch>``, ``ProxyPassMatch``)
 are matched against the URL's virtual host and path.
 
-Everything here is pure except :func:`run_nginx_dump`, which runs ``nginx -T`` (read-only)."""
+Everything here is pure except :func:`run_nginx_dump`, which runs ``nginx -T`` (read-only), and
+:func:`fpm_document_roots` / :func:`live_document_roots`, which run it (when nginx exists, with a
+time limit) and read Apache's files to find the document roots of a host's pools for the live view."""
 
 from __future__ import annotations
 
@@ -416,6 +418,40 @@ def _internal_redirect(block, server, uri):
     return None
 
 
+def _fastcgi_locations(block, inherited_root):
+    """``(root directive, fastcgi_pass directive)`` of every location (nested ones too) of ``block``
+    that passes to FastCGI, with the root it serves from (nginx inherits root downwards)."""
+    found = []
+    for loc in _children(block, 'location'):
+        root = _first(loc['block'], 'root') or inherited_root
+        for target in _children(loc['block'], 'fastcgi_pass')[-1:]:
+            found.append((root, target))
+        found.extend(_fastcgi_locations(loc['block'], root))
+    return found
+
+
+def nginx_fastcgi_roots(dump):
+    """The document roots nginx passes PHP requests from: ``[{'root', 'fastcgi': [address...],
+    'evidence'}]``, one per server block location with ``fastcgi_pass`` whose ``root`` has no
+    variable (``$document_root`` style roots cannot be known without a request)."""
+    tree = nginx_tree(dump)
+    servers, upstreams = nginx_servers(tree)
+    roots = []
+    for server in servers:
+        server_root = _first(server['directives'], 'root') or _first(server['http'], 'root')
+        pairs = _fastcgi_locations(server['directives'], server_root)
+        pairs.extend((server_root, target) for target in _children(server['directives'], 'fastcgi_pass')[-1:])
+        for root, target in pairs:
+            if not root or not root['args'] or '$' in root['args'][0] or not target['args']:
+                continue
+            raw = target['args'][0]
+            addresses = [_fastcgi_address(item['address']) for item in upstreams.get(raw) or [{'address': raw}]]
+            entry = {'root': root['args'][0], 'fastcgi': addresses, 'evidence': '%s:%d' % (root['file'], root['line'])}
+            if entry not in roots:
+                roots.append(entry)
+    return roots
+
+
 # ---------------------------------------------------------------------------
 # Apache (mod_proxy_fcgi)
 # ---------------------------------------------------------------------------
@@ -593,6 +629,25 @@ def route_apache(directives, url):
     return result
 
 
+def apache_fastcgi_roots(directives):
+    """The ``DocumentRoot`` of every virtual host (or of the server, for handlers outside one) that
+    has a proxy_fcgi handler: ``[{'root', 'fastcgi': [address...], 'evidence'}]``."""
+    handlers = apache_handlers(directives)
+    roots = []
+    for d in directives:
+        if d['name'] != 'documentroot' or not d['args']:
+            continue
+        vhost = None
+        for name, args, path, line in d['section']:
+            if name == 'virtualhost':
+                vhost = (path, line)
+        addresses = [h['address'] for h in handlers
+                     if h['vhost'] is None or (vhost is not None and h['vhost']['evidence'] == '%s:%d' % vhost)]
+        if addresses and '$' not in d['args'][0]:
+            roots.append({'root': d['args'][0], 'fastcgi': addresses, 'evidence': '%s:%d' % (d['file'], d['line'])})
+    return roots
+
+
 # ---------------------------------------------------------------------------
 # FastCGI address -> PHP-FPM pool
 # ---------------------------------------------------------------------------
@@ -622,3 +677,78 @@ def describe_address(address):
     if address['type'] == 'unix':
         return 'unix:%s' % address['path']
     return '%s:%s' % (address.get('host'), address.get('port'))
+
+
+# ---------------------------------------------------------------------------
+# Document roots of a host's PHP-FPM pools (for the live view)
+# ---------------------------------------------------------------------------
+
+NGINX_DIRS = ('/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin', '/usr/bin')
+ROOTS_TIMEOUT = 3.0
+
+
+def _run_with_timeout(timeout):
+    def run(argv):
+        import subprocess  # only when nginx exists
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return 124, '', '%s did not answer within %.0f s' % (' '.join(argv), timeout)
+        return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
+    return run
+
+
+def fpm_document_roots(listens, run=None, timeout=ROOTS_TIMEOUT, nginx_binary=None, apache_main=None, read=None):
+    """Document roots the web server passes to the PHP-FPM pools listening on ``listens`` (their
+    ``listen`` values): ``(roots, notes)``, ``roots`` as :func:`nginx_fastcgi_roots` plus ``'server'``.
+    nginx is asked (``nginx -T``, at most ``timeout`` seconds) only when its binary exists; Apache's
+    configuration is read only when its main file exists. Never raises: problems are ``notes``."""
+    roots, notes = [], []
+    listens = [l for l in listens or () if l]
+    if not listens:
+        return roots, notes
+    binary = nginx_binary
+    if binary is None:
+        binary = next((posixpath.join(d, 'nginx') for d in NGINX_DIRS if os.access(posixpath.join(d, 'nginx'), os.X_OK)), None)
+    found = []
+    if binary:
+        try:
+            found.extend(dict(r, server='nginx') for r in nginx_fastcgi_roots(run_nginx_dump(run or _run_with_timeout(timeout), binary)))
+        except WebServerError as error:
+            notes.append('nginx: %s' % error)
+    main = apache_main if apache_main is not None else next((p for p in APACHE_MAIN_FILES if os.path.isfile(p)), None)
+    if main:
+        try:
+            found.extend(dict(r, server='apache') for r in apache_fastcgi_roots(read_apache(read or _read_file, main)))
+        except WebServerError as error:
+            notes.append('apache: %s' % error)
+    for entry in found:
+        if any(listen_matches(a, l, os.path.realpath) for a in entry['fastcgi'] for l in listens) and entry['root'] not in [r['root'] for r in roots]:
+            roots.append(entry)
+    return roots, notes
+
+
+def _read_file(path):
+    with open(path, 'r', errors='replace') as handle:
+        return handle.read()
+
+
+def live_document_roots(fs, report, masters, **kwargs):
+    """The document roots (paths) the web server passes to the pools of the running ``masters``
+    (live.masters.Master records; their pools from ``report`` (opcache_report.Report) or read from
+    their php-fpm.conf), for the live view when the user gave no ``verify_paths``. See
+    :func:`fpm_document_roots` for ``kwargs``; never raises."""
+    from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config  # only with masters
+    from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFSError
+
+    listens = []
+    for master in masters or ():
+        found = report.fpm_sapi_for(master.config) if report is not None else None
+        fpm = found[1].fpm if found else None
+        if fpm is None:
+            try:
+                fpm = read_fpm_config(fs, master.config)
+            except (HostFSError, OSError, ValueError):  # an unreadable configuration has no roots
+                continue
+        listens.extend(pool.get('listen') for pool in fpm.pools)
+    return [entry['root'] for entry in fpm_document_roots(listens, **kwargs)[0]]

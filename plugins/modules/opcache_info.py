@@ -304,13 +304,13 @@ live:
               elements: dict
         releases:
           description:
-            - For each root of O(verify_paths) that is a symlink into a directory of releases (C(current -> releases/N));
-              null without such a root.
+            - For each root of O(verify_paths) (or, without them, found in the web server configuration) that is, or lies under,
+              a symlink into a directory of releases (C(current -> releases/N)); null without such a root.
           type: list
           elements: dict
           contains:
             root:
-              description: The root as given.
+              description: The root as given (or as the web server configuration names it).
               type: str
               sample: /var/www/shop/current
             current:

@@ -12,19 +12,31 @@ import os
 import posixpath
 
 
+def _release_link(local):
+    """The deepest symlink among ``local`` and its parents (``(link, resolved)``), or None."""
+    current = local
+    while current not in ('', '/'):
+        if os.path.islink(current):
+            return current, os.path.realpath(current)
+        current = posixpath.dirname(current)
+    return None
+
+
 def release_roots(paths, chroot=None):
     """``[{root, current, releases_dir}]`` for each of ``paths`` (with or without a trailing '/')
-    that is a symlink (or lies under one) resolving into a directory of sibling releases."""
+    that is a symlink (or lies under one: ``current/public``) resolving into a directory of sibling
+    releases. ``current``: the release the symlink points to; ``releases_dir``: its parent."""
     found = []
     for path in paths or ():
         path = path.rstrip('/') or '/'
         local = posixpath.join(chroot, path.lstrip('/')) if chroot else path
         try:
-            resolved = os.path.realpath(local)
+            link = _release_link(os.path.abspath(local))
         except OSError:
             continue
-        if resolved == os.path.abspath(local) or not os.path.isdir(resolved):
+        if link is None or not os.path.isdir(link[1]) or not os.path.isdir(os.path.realpath(local)):
             continue
+        resolved = link[1]
         releases_dir = posixpath.dirname(resolved)
         if chroot:
             resolved = '/' + posixpath.relpath(resolved, chroot)

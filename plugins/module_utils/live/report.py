@@ -230,13 +230,20 @@ def _releases(live, data, roots, findings, inst_id):
         if not view['old_scripts']:
             continue
         findings.append(_finding('LIVE_OLD_RELEASES_CACHED', 'warning',
-                                 'php-fpm master %d still holds %d script(s), %.1f MB, of release(s) %s under %s that %s no longer current '
+                                 'php-fpm master %d still holds %d script(s), %s, of release(s) %s under %s that %s no longer current '
                                  '(%s -> %s): an OPcache reset is due after each deploy. opcache.max_wasted_percentage=%s will not free them: '
                                  'the old copies are valid entries under other paths, not wasted memory, so only a full cache restarts it'
-                                 % (live.pid, view['old_scripts'], view['old_memory'] / 1048576.0, ', '.join(view['old_releases']),
+                                 % (live.pid, view['old_scripts'], byte_size(view['old_memory']), ', '.join(view['old_releases']),
                                     view['releases_dir'], 'is' if len(view['old_releases']) == 1 else 'are', view['root'], view['current'],
                                     wasted_limit),
                                  [view['root'], view['releases_dir']], inst_id))
+
+
+def byte_size(count):
+    """``count`` bytes for a message: KiB below one MiB, so a small release does not read "0.0 MB"."""
+    if count < 1048576:
+        return '%.1f KiB' % (count / 1024.0)
+    return '%.1f MiB' % (count / 1048576.0)
 
 
 def _changed_after(paths, loaded):
@@ -413,14 +420,15 @@ def _restart_collateral_findings(masters, report):
 
 
 def live_report(fs, report=None, masters=None, probe_dir=None, verify_paths=None, max_examples=10, timeout=5.0, proc='/proc',
-                run_command=None):
+                run_command=None, web_roots=None):
     """Probe every running php-fpm master (``masters``: Master records, default all of ``proc``) and
     compare with the disk. ``report``: the opcache_report.Report of the same run (names the
     installation of a master, lends its loaded chain and FPM configuration, and tells which FPM SAPIs
-    have no running master); ``verify_paths``: application roots for the stale-code scan;
+    have no running master); ``verify_paths``: application roots for the stale-code scan (when none
+    are given, the ``web_roots`` found in the web server's configuration that are release symlinks);
     ``run_command``: runs ``php-fpm -t`` (None: the configuration is not tested). Returns a
     live.records.LiveView; see the module docstring for its ``as_dict()``."""
-    options = LiveOptions(probe_dir, verify_paths, max_examples, timeout, proc, run_command)
+    options = LiveOptions(probe_dir, verify_paths or [r for r in web_roots or () if release_roots([r])], max_examples, timeout, proc, run_command)
     if getattr(fs, 'prefixed', False):
         return LiveView(skipped='the live view needs the target itself (root=/), not a filesystem under %s' % fs.root)
     view = LiveView()

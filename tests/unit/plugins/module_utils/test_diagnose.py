@@ -261,10 +261,25 @@ def test_reload_needed_when_the_master_runs_older_settings(tmp_path):
                   changed_after_start=[{'file': CONF_D + '/90-fix.ini', 'mtime': NOW - 60}])
     result = run(with_live(report_for(tmp_path, BASE), live))
     reload = cause(result, 'RELOAD_NEEDED')
-    assert reload['score'] == 90 and reload['pid'] == 100
+    assert reload['score'] == 98 and reload['pid'] == 100
     assert reload['evidence'][0] == "%s/90-fix.ini:1: opcache.validate_timestamps='1' on disk, but master 100 runs '0'" % CONF_D
     assert 'after master 100 loaded its configuration' in reload['evidence'][1]
     assert 'reload' in reload['fix'] and 'php8.2-fpm' in reload['fix']
+
+
+def test_validation_fixed_on_disk_but_not_reloaded_is_a_reload_not_validation_off(tmp_path):
+    # the fix (90-fix.ini: validate_timestamps=1) is on disk; the master still runs the 0 it started with
+    layout = dict(BASE, **{CONF_D + '/90-fix.ini': '; the fix\nopcache.validate_timestamps=1\n'})
+    live = master(100, drift=[{'directive': 'opcache.validate_timestamps', 'running': '0', 'disk': '1', 'running_origin': 'ini',
+                               'evidence': CONF_D + '/90-fix.ini:2'}])
+    live['pools'][0]['settings'] = {'opcache.validate_timestamps': {'value': '0', 'origin': 'ini'}}
+    result = run(with_live(report_for(tmp_path, layout), live), changed_files=[changed('/srv/app/a.php', NOW - 10)])
+    assert codes(result)[0] == 'RELOAD_NEEDED' and 'VALIDATION_OFF' not in codes(result)
+    assert result['causes'][0]['evidence'] == ["%s/90-fix.ini:2: opcache.validate_timestamps='1' on disk, but master 100 runs '0'" % CONF_D]
+    assert (result['causes'][0]['rank'], result['causes'][0]['score'], result['causes'][0]['pid']) == (1, 98, 100)
+    assert [c for c in result['checked'] if c['check'] == 'validate_timestamps'] == [
+        {'check': 'validate_timestamps', 'outcome': 'cause',
+         'detail': 'on in the files but off in the running debian:/etc/php/8.2 fpm pool www master 100: see RELOAD_NEEDED'}]
 
 
 def test_reload_needed_for_a_file_added_after_the_start(tmp_path):
@@ -378,7 +393,8 @@ def test_url_served_by_another_version_than_the_one_restarted(tmp_path):
     result = run(two_versions(tmp_path), route=route, restarted='php8.2-fpm')
     top = result['causes'][0]
     assert top['code'] == 'OTHER_FPM_SERVES_URL'
-    assert top['title'] == 'http://shop.example:8080/checkout is served by debian:/etc/php/8.4 (PHP 8.4.16), not by the PHP-FPM you restarted (php8.2-fpm)'
+    assert top['title'] == ('http://shop.example:8080/checkout is served by debian:/etc/php/8.4 (PHP 8.4.16, php-fpm master 200 of '
+                            '/etc/php/8.4/fpm/php-fpm.conf), not by the PHP-FPM you restarted (php8.2-fpm)')
     shop = str(tmp_path / 'nginx' / 'sites' / 'shop.conf')
     assert '%s:8: fastcgi_pass unix:/run/php/php8.4-fpm.sock' % shop in top['evidence']
     assert '/etc/php/8.4/fpm/pool.d/www.conf:1: pool www listens on /run/php/php8.4-fpm.sock' in top['evidence']
@@ -473,3 +489,96 @@ def test_realpath_ttl_from_the_ini_chain(tmp_path):
     assert dg.realpath_ttls(fs, report) == {'debian:/etc/php/8.2': {'value': '600', 'file': CONF_D + '/90-rp.ini', 'line': 1}}
     clean = build_report(HostFS(build_tree(tmp_path / 'c', BASE))).as_dict()
     assert dg.realpath_ttls(HostFS(str(tmp_path / 'c')), clean)['debian:/etc/php/8.2']['value'] == '120'
+
+
+# --- another master of the same PHP serves the URL --------------------------------------------------
+
+SHOP_CONF = '/etc/php/8.2/shop/php-fpm.conf'
+
+
+def other_master(tmp_path):
+    """The restarted php8.2-fpm (Debian's php-fpm.conf, pid 100) and a second php-fpm8.2 master started
+    with a configuration of its own (pid 300, pool shop on its own socket), which no layout names."""
+    other = master(300, config=SHOP_CONF, installation=None, pools=('shop',), start=NOW - 86400)
+    other['pools'][0]['listen'] = '/run/php/shop.sock'
+    other['pools'][0]['settings'] = {'opcache.validate_timestamps': {'value': '0', 'origin': 'php_admin_value', 'file': SHOP_CONF, 'line': 14},
+                                     'opcache.enable': {'value': '1', 'origin': 'ini'}}
+    return with_live(report_for(tmp_path / 'root', BASE), master(100, start=NOW - 60), other)
+
+
+def test_url_served_by_another_master_of_the_same_version(tmp_path):
+    (tmp_path / 'nginx').mkdir()
+    route = route_nginx(nginx_dump(tmp_path / 'nginx', {'shop.conf': SITE.replace('php8.4-fpm.sock', 'shop.sock')}),
+                        'http://shop.example:8080/checkout')
+    result = run(other_master(tmp_path), route=route, restarted='php8.2-fpm')
+    top = result['causes'][0]
+    shop = str(tmp_path / 'nginx' / 'sites' / 'shop.conf')
+    assert dict(top, evidence=None) == {
+        'code': 'OTHER_FPM_SERVES_URL', 'rank': 1, 'score': 100, 'evidence': None,
+        'title': 'http://shop.example:8080/checkout is served by debian:/etc/php/8.2 (PHP 8.2.36, php-fpm master 300 of %s), not by the '
+                 'PHP-FPM you restarted (php8.2-fpm)' % SHOP_CONF,
+        'fix': 'restart or reset the PHP-FPM that serves the site (master of %s), e.g. phpops.opcache.opcache_reset with fpm_confs: [%s]; '
+               'or change the web server to pass to the pool you manage' % (SHOP_CONF, SHOP_CONF),
+        'installation': 'debian:/etc/php/8.2', 'pool': 'shop', 'pid': 300}
+    assert top['evidence'][-3:] == [
+        '%s: pool shop listens on /run/php/shop.sock' % SHOP_CONF,
+        'master 300 (%s, PHP 8.2.36) started at %s serves it' % (SHOP_CONF, dg._stamp(NOW - 86400)),
+        'the one you restarted (php8.2-fpm) is master 100 (/etc/php/8.2/fpm/php-fpm.conf), started at %s' % dg._stamp(NOW - 60)]
+    assert '%s:8: fastcgi_pass unix:/run/php/shop.sock' % shop in top['evidence']
+    assert result['served_by'] == [{'installation': 'debian:/etc/php/8.2', 'sapi': 'fpm', 'pool': 'shop', 'pid': 300, 'version': '8.2.36',
+                                    'why': 'the URL is routed to unix:/run/php/shop.sock, where pool shop of php-fpm master 300 (%s) listens'
+                                           % SHOP_CONF}]
+    # the other checks look at that master: its pool's own line turns validation off
+    validation = cause(result, 'VALIDATION_OFF')
+    assert (validation['pid'], validation['pool'], validation['rank']) == (300, 'shop', 2)
+    assert validation['title'] == 'opcache.validate_timestamps is off (%s:14): PHP never looks at changed files' % SHOP_CONF
+    # restarting that master by its configuration (or pid) is what serves the URL: no cause
+    for restarted in (SHOP_CONF, '300'):
+        assert 'OTHER_FPM_SERVES_URL' not in codes(run(other_master(tmp_path / restarted.strip('/')), route=route, restarted=restarted))
+    # Debian's php-fpm.conf names the restarted master, not the other one
+    assert 'OTHER_FPM_SERVES_URL' in codes(run(other_master(tmp_path / 'c'), route=route, restarted='/etc/php/8.2/fpm/php-fpm.conf'))
+
+
+# --- stale code that cannot be judged --------------------------------------------------------------------
+
+def _unsure(path):
+    return {'path': path, 'mtime': NOW - 7200, 'ctime': NOW - 30, 'cached_timestamp': None, 'last_used': NOW - 120, 'certain': False,
+            'reason': 'file replaced at %d (ctime), after the cache was (re)started at %d, and the script was last used at %d: OPcache '
+                      'recorded no timestamp, so whether it was compiled before or after the change is unknown' % (NOW - 30, NOW - 3600, NOW - 120)}
+
+
+def test_changed_file_among_the_inconclusive_scripts(tmp_path):
+    stale = {'count': 0, 'checked': 3, 'examples': [], 'inconclusive': 2,
+             'inconclusive_examples': [_unsure('/srv/app/a.php'), _unsure('/srv/app/b.php')]}
+    item = dict(changed('/srv/app/a.php', NOW - 7200))
+    result = run(with_live(report_for(tmp_path, BASE), master(100, stale_scripts=stale)), changed_files=[item])
+    assert result['causes'] == [{
+        'code': 'STALE_COPY_INCONCLUSIVE', 'rank': 1, 'score': 65,
+        'title': 'php-fpm master 100 may still run an old compiled copy of /srv/app/a.php: OPcache recorded no timestamp for it, so whether '
+                 'it was compiled before the change cannot be told',
+        'evidence': ['master 100: /srv/app/a.php (%s)' % _unsure('/srv/app/a.php')['reason'],
+                     '/srv/app/a.php modified at %s (ctime %s); cached copy last used at %s' % (
+                         dg._stamp(NOW - 7200), dg._stamp(NOW - 30), dg._stamp(NOW - 120))],
+        'fix': dg.FIX_RESET + '; OPcache cannot tell without a timestamp, a verified reset can',
+        'installation': 'debian:/etc/php/8.2', 'pool': 'www', 'pid': 100}]
+    assert result['explained'] is True
+    assert [c for c in result['checked'] if c['check'] == 'stale_cached_copy'] == [
+        {'check': 'stale_cached_copy', 'outcome': 'cause',
+         'detail': 'masters 100: whether the cached copies are old cannot be told (OPcache recorded no timestamp): not "0 stale"'}]
+
+
+def test_only_inconclusive_evidence_is_a_weak_cause_not_zero_stale(tmp_path):
+    stale = {'count': 0, 'checked': 3, 'examples': [], 'inconclusive': 1, 'inconclusive_examples': [_unsure('/srv/app/b.php')]}
+    result = run(with_live(report_for(tmp_path, BASE), master(100, stale_scripts=stale)), changed_files=[changed('/srv/app/a.php', NOW - 7200)])
+    assert result['causes'] == [{
+        'code': 'STALE_COPY_INCONCLUSIVE', 'rank': 1, 'score': 35,
+        'title': 'php-fpm master 100: 1 cached script(s) were replaced after its cache started and cannot be judged (no OPcache timestamp); '
+                 'the changed files are not among the examples',
+        'evidence': ['master 100: /srv/app/b.php (%s)' % _unsure('/srv/app/b.php')['reason']],
+        'fix': dg.FIX_RESET + '; OPcache cannot tell without a timestamp, a verified reset can',
+        'installation': 'debian:/etc/php/8.2', 'pool': 'www', 'pid': 100}]
+    assert result['explained'] is False and outcome(result, 'stale_cached_copy') == 'cause'
+    # the same master with every script judged: no cause, "ok"
+    judged = dict(stale, inconclusive=0, inconclusive_examples=[])
+    clean = run(with_live(report_for(tmp_path / 'c', BASE), master(100, stale_scripts=judged)), changed_files=[changed('/srv/app/a.php', NOW - 7200)])
+    assert clean['causes'] == [] and outcome(clean, 'stale_cached_copy') == 'ok'

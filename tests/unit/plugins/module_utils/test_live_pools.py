@@ -19,7 +19,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live import probe a
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import Master
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import LiveError, PoolSpec, probe_pools
 from ansible_collections.phpops.opcache.plugins.module_utils.live.records import LiveMaster, LivePool, LiveView
-from ansible_collections.phpops.opcache.plugins.module_utils.live.report import live_report
+from ansible_collections.phpops.opcache.plugins.module_utils.live.report import byte_size, live_report
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import Report, compact_facts
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils import fake_fastcgi_server as fake
 from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.report_records import report_with_fpm
@@ -170,3 +170,7 @@ def test_compact_facts_read_the_live_records():
                   'api': {'ok': False, 'error': 'pool api (listen /run/api.sock): refused', 'settings': {}}},
     }]
     assert report.as_dict() == {'installations': [], 'findings': [], 'live': {'masters': [master.as_dict()], 'not_running': [], 'skipped': None}}
+
+
+def test_byte_size_reads_small_amounts_in_kib():
+    assert [byte_size(n) for n in (4536, 1048575, 1048576, 3 * 1048576 + 524288)] == ['4.4 KiB', '1024.0 KiB', '1.0 MiB', '3.5 MiB']

@@ -61,3 +61,20 @@ def test_preload_view(tmp_path):
     assert releases.preload_view({'opcache.preload': {'value': ''}}, None, root, 200, mtimes.get)['script'] is None
     # a preload script removed from disk counts as changed
     assert releases.preload_view({'opcache.preload': {'value': '/gone.php'}}, {}, [], 200, {}.get)['changed'] == [{'file': '/gone.php', 'mtime': None}]
+
+
+def test_release_roots_below_the_symlink(tmp_path):
+    # a document root inside the release (nginx: root /srv/app/current/public): the release is what
+    # current points to, not the public/ directory
+    site = _layout(tmp_path)
+    for n in ('1', '2', '3'):
+        (site / 'releases' / n / 'public').mkdir()
+    found = releases.release_roots([str(site / 'current' / 'public')])
+    assert found == [{'root': str(site / 'current' / 'public'), 'current': str(site / 'releases' / '3'),
+                      'releases_dir': str(site / 'releases')}]
+    scripts = [[str(site / 'releases' / '1' / 'public' / 'index.php'), 1, 1, 1, 100],
+               [str(site / 'releases' / '3' / 'public' / 'index.php'), 1, 1, 1, 300]]
+    view = releases.group_by_release(scripts, found)[0]
+    assert [(r['name'], r['current'], r['scripts']) for r in view['releases']] == [('1', False, 1), ('3', True, 1)]
+    # a missing directory below the symlink is no root
+    assert releases.release_roots([str(site / 'current' / 'missing')]) == []

@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
 from ansible_collections.phpops.opcache.plugins.module_utils.webserver import (
     WebServerError,
+    apache_fastcgi_roots,
+    describe_address as describe,
+    fpm_document_roots,
     listen_matches,
+    nginx_fastcgi_roots,
     parse_listen,
     read_apache,
     route_apache,
@@ -268,3 +273,116 @@ def test_apache_server_wide_handler_applies_without_vhost(tmp_path):
 def test_apache_missing_main_file_is_named(tmp_path):
     with pytest.raises(WebServerError, match='apache2.conf'):
         read_apache(lambda p: open(p).read(), str(tmp_path / 'apache2.conf'))
+
+
+# ---------------------------------------------------------------------------
+# Document roots of the pools (the live view's roots when no verify_paths is given)
+# ---------------------------------------------------------------------------
+
+def test_nginx_fastcgi_roots(dump, tmp_path):
+    roots = nginx_fastcgi_roots(dump)
+    got = [(r['root'], [describe(a) for a in r['fastcgi']], r['evidence'].replace(str(tmp_path) + '/', '')) for r in roots]
+    # the default server's root (line 5) for its PHP location; the shop's server root (line 4) for each
+    # of its three FastCGI locations, the upstream's two servers included; no root, no entry (api)
+    assert got == [
+        ('/var/www/html', ['unix:/run/php/php8.2-fpm.sock'], 'sites/10-default.conf:5'),
+        ('/srv/shop/current/public', ['unix:/run/php/php8.4-fpm.sock'], 'sites/20-shop.conf:4'),
+        ('/srv/shop/current/public', ['unix:/run/php/php7.4-fpm.sock', '127.0.0.1:9074'], 'sites/20-shop.conf:4'),
+        ('/srv/shop/current/public', ['127.0.0.1:9001'], 'sites/20-shop.conf:4'),
+    ]
+
+
+def test_nginx_location_root_and_variable_roots(tmp_path):
+    site = r'''server {
+    listen 8080;
+    server_name app.example;
+    root $app_root;
+    location ~ \.php$ {
+        root /srv/app/current/public;
+        fastcgi_pass unix:/run/php/app.sock;
+    }
+    location /dyn/ {
+        fastcgi_pass unix:/run/php/dyn.sock;
+    }
+}
+'''
+    roots = nginx_fastcgi_roots(nginx_dump(tmp_path, {'app.conf': site}, extra_http='    map $host $app_root { default /srv/x; }\n'))
+    # the location's own root wins; a root made of variables is unknown without a request
+    assert [(r['root'], r['evidence'].rsplit('/', 1)[1]) for r in roots] == [('/srv/app/current/public', 'app.conf:6')]
+
+
+def test_apache_fastcgi_roots(tmp_path):
+    files = dict(APACHE)
+    files['sites-enabled/shop.conf'] = files['sites-enabled/shop.conf'].replace(
+        '    ServerAlias www.shop.example\n', '    ServerAlias www.shop.example\n    DocumentRoot /srv/shop/current/public\n')
+    files['sites-enabled/static.conf'] = '<VirtualHost *:80>\n    ServerName static.example\n    DocumentRoot /srv/static\n</VirtualHost>\n'
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    roots = apache_fastcgi_roots(read_apache(lambda p: open(p).read(), str(tmp_path / 'apache2.conf'), str(tmp_path)))
+    # the shop's vhost handler and the server-wide php8.2-fpm handler both reach its root; static.example
+    # has no handler of its own but the server-wide one applies there too
+    assert [(r['root'], sorted(describe(a) for a in r['fastcgi'])) for r in roots] == [
+        ('/srv/shop/current/public', ['unix:/run/php/php8.2-fpm.sock', 'unix:/run/php/php8.4-fpm.sock']),
+        ('/srv/static', ['unix:/run/php/php8.2-fpm.sock']),
+    ]
+
+
+def test_fpm_document_roots_keeps_the_roots_of_the_given_pools(tmp_path):
+    conf = tmp_path / 'nginx.conf'
+    nginx_dump(tmp_path, {'10-default.conf': DEFAULT, '20-shop.conf': SHOP})
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return _run(argv + ['-c', str(conf)])
+    roots, notes = fpm_document_roots(['/run/php/php8.4-fpm.sock', '127.0.0.1:9000'], run=run, nginx_binary=NGINX, apache_main='')
+    assert ([r['root'] for r in roots], notes, calls) == (['/srv/shop/current/public'], [], [[NGINX, '-T']])
+    # no pools: nothing is run; no nginx and no Apache: nothing found, nothing run
+    assert fpm_document_roots([], run=run) == ([], [])
+    assert fpm_document_roots(['/run/php/php8.4-fpm.sock'], run=run, nginx_binary='', apache_main='') == ([], [])
+    assert len(calls) == 1
+
+
+def test_fpm_document_roots_reports_a_failing_or_slow_nginx(tmp_path):
+    roots, notes = fpm_document_roots(['/run/php/php8.2-fpm.sock'], run=lambda argv: (1, '', 'nginx: [emerg] unknown directive "x"'),
+                                      nginx_binary=NGINX, apache_main='')
+    assert roots == [] and notes == ['nginx: %s -T failed (exit 1): nginx: [emerg] unknown directive "x"' % NGINX]
+    slow = tmp_path / 'slow-nginx'
+    slow.write_text('#!/bin/sh\nsleep 5\n')
+    slow.chmod(0o755)
+    started = time.time()
+    roots, notes = fpm_document_roots(['/run/php/php8.2-fpm.sock'], timeout=0.5, nginx_binary=str(slow), apache_main='')
+    assert time.time() - started < 3
+    assert roots == [] and 'did not answer within' in notes[0]
+
+
+def test_live_document_roots_of_the_running_masters_pools(tmp_path):
+    # the pools of a master the report knows (Debian's layout) and of one it does not (its own php-fpm.conf,
+    # read here): nginx roots reaching either are kept, a root passed to no running pool is not
+    from ansible_collections.phpops.opcache.plugins.module_utils.host_fs import HostFS
+    from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import Master
+    from ansible_collections.phpops.opcache.plugins.module_utils.opcache_report import build_report
+    from ansible_collections.phpops.opcache.plugins.module_utils.webserver import live_document_roots
+    from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.test_diagnose import BASE
+    from ansible_collections.phpops.opcache.tests.unit.plugins.module_utils.tree_builder import build_tree
+
+    layout = dict(BASE, **{'/etc/php/8.2/shop/php-fpm.conf': '[global]\n[shop]\nlisten = /run/php/shop.sock\n'})
+    fs = HostFS(build_tree(tmp_path / 'root', layout))
+    report = build_report(fs)
+    shop = SHOP.replace('unix:/run/php/php8.4-fpm.sock', 'unix:/run/php/shop.sock')
+    site = DEFAULT.replace('root /var/www/html;', 'root /srv/www/current/public;')
+    (tmp_path / 'nginx').mkdir()
+    text = nginx_dump(tmp_path / 'nginx', {'10-default.conf': site, '20-shop.conf': shop})
+
+    def master(pid, config):
+        return Master(pid, 1, 'php-fpm: master process (%s)' % config, config, '/usr/sbin/php-fpm8.2', False, None, 0, None, {})
+
+    def roots(*masters):
+        return live_document_roots(fs, report, list(masters), run=lambda argv: (0, text, ''), nginx_binary=NGINX, apache_main='')
+    assert roots(master(10, '/etc/php/8.2/fpm/php-fpm.conf')) == ['/srv/www/current/public']
+    assert roots(master(10, '/etc/php/8.2/fpm/php-fpm.conf'), master(20, '/etc/php/8.2/shop/php-fpm.conf')) == [
+        '/srv/www/current/public', '/srv/shop/current/public']
+    # an unreadable configuration has no pools, no masters nothing to ask
+    assert roots(master(30, '/etc/php/8.2/gone/php-fpm.conf')) == [] and roots() == []
