@@ -215,12 +215,62 @@ build_collection_tree() {
         cd "${LIB_REPO_ROOT}"
         git ls-files -z -co --exclude-standard \
             | while IFS= read -r -d '' f; do
-                # tracked files deleted from the work tree are listed by -c: leave them out
+                # tracked files deleted from the work tree are listed by -c: leave them out; so is the
+                # venv when it is a symlink (.gitignore's /.venv/ matches a directory only)
+                [[ "${f}" != .venv ]] || continue
                 if [[ -e "${f}" || -L "${f}" ]]; then printf '%s\0' "${f}"; fi
             done \
             | rsync -a --from0 --files-from=- ./ "${dest}/"
     ) || die "copying the repository to ${dest} failed"
     echo "${dest}"
+}
+
+# Xdebug and pcov for the PHP under test, UNPACKED, never installed: the oracle test
+# tests/oracle/test_live_jit.py loads them into a private php-fpm only (an extension that hooks the
+# executor turns the JIT off), the machine's PHP never sees them. `apt-get download` fetches the
+# Debian packages php<X.Y>-xdebug and php<X.Y>-pcov from the archive apt already uses into
+# ${TEST_EXT_CACHE}/php<X.Y>/ and `dpkg-deb -x` unpacks them to .../root (usr/lib/php/<API>/*.so).
+# When that is impossible (no network, no such package), .../UNAVAILABLE says why and the test
+# fails in CI (CI=true) or skips with that reason elsewhere; setup itself goes on.
+TEST_EXT_CACHE="${PHPOPS_TEST_EXT_CACHE:-/var/cache/phpops-opcache-ext}"
+TEST_EXTENSIONS=(xdebug pcov)
+
+ensure_test_extensions() {
+    local version="$1" dir ext deb reason=""
+    local -a missing=()
+    dir="${TEST_EXT_CACHE}/php${version}"
+    for ext in "${TEST_EXTENSIONS[@]}"; do
+        [[ -n "$(find "${dir}/root/usr/lib/php" -name "${ext}.so" 2>/dev/null | head -n 1)" ]] || missing+=("php${version}-${ext}")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        rm -f "${dir}/UNAVAILABLE"
+        log "test extensions (${TEST_EXTENSIONS[*]}) for PHP ${version} are unpacked in ${dir}/root"
+        return 0
+    fi
+    log "downloading ${missing[*]} (unpacked into ${dir}/root, not installed)"
+    as_root mkdir -p "${dir}/debs"
+    # a package list older than the archive (or none yet) gives 404s or "no candidate": update once
+    if ! (cd "${dir}/debs" && as_root apt-get download -qq -o APT::Sandbox::User=root "${missing[@]}") >/dev/null 2>&1; then
+        as_root apt-get update -qq >/dev/null 2>&1 || true
+        (cd "${dir}/debs" && as_root apt-get download -qq -o APT::Sandbox::User=root "${missing[@]}") >/dev/null 2>&1 \
+            || reason="apt-get download ${missing[*]} failed (no network to the Debian archive, or no such package)"
+    fi
+    if [[ -z "${reason}" ]]; then
+        for deb in "${dir}"/debs/*.deb; do
+            as_root dpkg-deb -x "${deb}" "${dir}/root" || { reason="dpkg-deb -x ${deb} failed"; break; }
+        done
+    fi
+    for ext in "${TEST_EXTENSIONS[@]}"; do
+        [[ -n "${reason}" || -n "$(find "${dir}/root/usr/lib/php" -name "${ext}.so" 2>/dev/null | head -n 1)" ]] \
+            || reason="php${version}-${ext} has no ${ext}.so"
+    done
+    if [[ -n "${reason}" ]]; then
+        echo "${reason}" | as_root tee "${dir}/UNAVAILABLE" >/dev/null
+        log "WARNING: ${reason}: tests/oracle/test_live_jit.py cannot load the extension"
+        return 0
+    fi
+    rm -f "${dir}/UNAVAILABLE"
+    log "test extensions unpacked: $(find "${dir}/root/usr/lib/php" -name '*.so' | tr '\n' ' ')"
 }
 
 # The fleet lab (tests/lab/lab) needs root, overlayfs, network namespaces and unshare; it installs

@@ -20,6 +20,7 @@ binary is an error, never a skip: the oracle suite exists to run against real PH
 from __future__ import annotations
 
 import binascii
+import hashlib
 import json
 import os
 import shutil
@@ -97,6 +98,7 @@ class PhpOracle(object):
         with open(self.probe, 'w', encoding='utf-8') as handle:
             handle.write(PROBE)
         self.runs = 0
+        self._file_memo = {}
 
     def version(self):
         return subprocess.check_output([self.php, '-n', '-r', 'echo PHP_VERSION;']).decode()
@@ -138,7 +140,26 @@ class PhpOracle(object):
         return self._run(args, full_env, keys)
 
     def file_keys(self, path, keys):
-        """Keys of ``keys`` that ``path`` on its own puts into PHP's configuration hash."""
+        """Keys of ``keys`` that ``path`` on its own puts into PHP's configuration hash.
+
+        What PHP answers depends on nothing but the file's bytes (the environment is fixed, the file is
+        the only ini file), so the answer is remembered per content (SHA-256) and per key asked: a
+        generated tree repeats the same small files again and again (the differential suite asks
+        about 4000 times for some 700 different files). Runs as another user are not remembered,
+        since there whether php can read the file matters too."""
+        keys = set(keys)
+        if self.run_as:
+            return self._assigned(path, keys)
+        with open(path, 'rb') as handle:
+            digest = hashlib.sha256(handle.read()).digest()
+        asked, assigned = self._file_memo.get(digest, (frozenset(), frozenset()))
+        if not keys <= asked:
+            asked = asked | keys
+            assigned = frozenset(self._assigned(path, asked))
+            self._file_memo[digest] = (asked, assigned)
+        return set(assigned & keys)
+
+    def _assigned(self, path, keys):
         result = self._run(['-c', path], {'PHP_INI_SCAN_DIR': ''}, keys)
         return set(k for k, v in result['cfg'].items() if v is not None)
 

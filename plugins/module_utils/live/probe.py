@@ -459,7 +459,10 @@ def probe_pools(pools, base_dir, payload, timeout=5.0, workers=MAX_CONCURRENT_PR
     from concurrent.futures import ThreadPoolExecutor  # only a master with several pools needs threads
 
     with ThreadPoolExecutor(max_workers=min(workers, len(pools)), thread_name_prefix='phpops-probe') as executor:
-        return list(executor.map(one, pools))
+        # submit + result rather than map: an unexpected error of one pool must not cancel the pools not
+        # yet started (map's iterator does), every pool is asked and removes its own probe either way
+        futures = [executor.submit(one, pool) for pool in pools]
+        return [future.result() for future in futures]
 
 
 # ---------------------------------------------------------------------------
