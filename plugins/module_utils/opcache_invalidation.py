@@ -46,7 +46,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.findings import php
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_config import read_fpm_config
 from ansible_collections.phpops.opcache.plugins.module_utils.live.hold import ACTION_PROBE_SOURCE, HOLD_MARKER
 from ansible_collections.phpops.opcache.plugins.module_utils.live.masters import find_fpm_masters, same_binary_masters
-from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import release_roots
+from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import changed_preloads, release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import (
     DEFAULT_PROBE_DIR,
     PROBE_PREFIX,
@@ -61,7 +61,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import (
     status_summary,
     write_probe,
 )
-from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import stale_scripts
+from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import changed_at, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.fpm_service import ServiceError, act
 from ansible_collections.phpops.opcache.plugins.module_utils.reset_pending import holders, note_scheduled_reset, pending_since
 
@@ -718,16 +718,6 @@ def in_parallel(calls):
     return results
 
 
-def changed_at(path):
-    """When a file last changed: the later of its mtime and its ctime (a deploy that keeps the build's
-    mtime, rsync -a, tar x, cp -p, still sets the ctime), or None when it is gone."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return max(info.st_mtime, info.st_ctime)
-
-
 def preload_state(ini, summary, loaded_at, verify_paths=(), changed=changed_at):
     """What ``opcache_reset()`` cannot refresh on a master that preloads, from one probe answer:
     ``{script, scripts, loaded_at, refresh: [{file, reason, changed_at}]}``, None without
@@ -750,13 +740,8 @@ def preload_state(ini, summary, loaded_at, verify_paths=(), changed=changed_at):
             listed.add(path)
             state['refresh'].append({'file': path, 'reason': reason, 'changed_at': when})
 
-    everything = [script] + [path for path in scripts if path != script]
-    for path in everything:
-        when = changed(path)
-        if when is None:
-            add(path, 'removed', None)
-        elif not loaded_at or when >= loaded_at:
-            add(path, 'changed', when)
+    for path, when in changed_preloads(script, scripts, loaded_at, changed):
+        add(path, 'changed' if when is not None else 'removed', when)
     resolved = os.path.realpath(script)
     if scripts and script not in scripts and resolved not in scripts:
         add(resolved, 'moved', changed(resolved))
@@ -764,7 +749,7 @@ def preload_state(ini, summary, loaded_at, verify_paths=(), changed=changed_at):
     for path in verify_paths or ():
         roots.update((path.rstrip('/') + '/', os.path.realpath(path).rstrip('/') + '/'))
     roots.update(root['releases_dir'].rstrip('/') + '/' for root in release_roots(verify_paths))
-    for path in everything:
+    for path in [script] + [path for path in scripts if path != script]:
         if path.startswith(tuple(sorted(roots))):
             add(path, 'verify_paths', changed(path))
     return state

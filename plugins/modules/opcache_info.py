@@ -359,7 +359,8 @@ live:
               elements: str
             changed:
               description:
-                - Preloaded files modified or removed since the master preloaded, each with C(file) and C(mtime) (null when
+                - Preloaded files changed or removed since the master preloaded, each with C(file) and C(mtime), the later of
+                  the file's mtime and ctime, so that a deploy keeping the build's mtime (C(rsync -a)) counts (null when
                   removed) (finding C(LIVE_PRELOAD_CHANGED)).
               type: list
               elements: dict

@@ -73,12 +73,26 @@ def group_by_release(scripts, roots):
     return views
 
 
-def preload_view(settings, preload_statistics, roots, loaded_time, mtime_of):
+def changed_preloads(script, scripts, loaded_at, changed_at):
+    """``[(path, when)]`` of the preload script and the preloaded scripts whose file changed at or
+    after ``loaded_at`` (``changed_at(path)``: when it last changed) or is gone (``when`` None); all
+    of them when ``loaded_at`` is unknown (a file is fresh only when proven so). Used by the live
+    view (finding) and by the invalidation (which action refreshes them)."""
+    changed = []
+    for path in [script] + [p for p in scripts if p != script]:
+        when = changed_at(path)
+        if when is None or not loaded_at or when >= loaded_at:
+            changed.append((path, when))
+    return changed
+
+
+def preload_view(settings, preload_statistics, roots, loaded_time, changed_at):
     """Preloading of one master: ``{script, user, memory, functions, classes, scripts, changed,
     in_release}``. ``settings``: the probing pool's {directive: {value}}; ``preload_statistics``:
     ``opcache_get_status()['preload_statistics']`` (None without preloading); ``loaded_time``: when
-    the master preloaded (its start); ``mtime_of``: path -> mtime or None. ``changed``: preloaded
-    scripts modified (or removed) since; ``in_release``: the releases directory the preload script
+    the master preloaded (its start); ``changed_at``: path -> when it last changed (later of mtime
+    and ctime) or None. ``changed``: preloaded scripts changed (or removed) since, ``mtime`` being
+    that time; ``in_release``: the releases directory the preload script
     lies in (it pins that release until PHP-FPM restarts), else None."""
     script = (settings.get('opcache.preload') or {}).get('value') or None
     stats = preload_statistics if isinstance(preload_statistics, dict) else {}
@@ -87,10 +101,8 @@ def preload_view(settings, preload_statistics, roots, loaded_time, mtime_of):
             'scripts': list(stats.get('scripts') or []), 'changed': [], 'in_release': None}
     if not script:
         return view
-    for path in [script] + [p for p in view['scripts'] if p != script]:
-        when = mtime_of(path)
-        if when is None or (loaded_time and when > loaded_time):
-            view['changed'].append({'file': path, 'mtime': when})
+    changed = changed_preloads(script, view['scripts'], loaded_time, changed_at)
+    view['changed'] = [{'file': path, 'mtime': when} for path, when in changed]
     resolved = os.path.realpath(script)
     for root in roots:
         prefix = root['releases_dir'].rstrip('/') + '/'

@@ -39,7 +39,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.live.probe import D
 from ansible_collections.phpops.opcache.plugins.module_utils.live.records import LiveMaster, LivePool, LiveView, NotRunning
 from ansible_collections.phpops.opcache.plugins.module_utils.live.releases import group_by_release, preload_view, release_roots
 from ansible_collections.phpops.opcache.plugins.module_utils.live.runtime import capacity_view, jit_view
-from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import file_mtime, stale_file_cache, stale_scripts
+from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import changed_at, file_mtime, stale_file_cache, stale_scripts
 from ansible_collections.phpops.opcache.plugins.module_utils.opcache_directives import directives_for, parse_version
 
 MAX_SCRIPTS = 20000
@@ -205,7 +205,7 @@ def _preload(live, pool, data, roots, findings, inst_id):
     if data.get('status') is None:
         return
     preload = live.preload = preload_view(pool.settings, (data.get('status') or {}).get('preload_statistics'), roots,
-                                          (live.config_loaded_time or 0) + START_TIME_SLACK, file_mtime)
+                                          (live.config_loaded_time or 0) + START_TIME_SLACK, changed_at)
     if preload['changed']:
         findings.append(_finding('LIVE_PRELOAD_CHANGED', 'warning',
                                  'php-fpm master %d preloaded %s at its start; changed on disk since: %s. opcache_reset() does not drop '

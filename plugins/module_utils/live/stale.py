@@ -17,6 +17,16 @@ def file_mtime(path):
         return None
 
 
+def changed_at(path):
+    """When a file last changed: the later of its mtime and its ctime (a deploy that keeps the build's
+    mtime, rsync -a, tar x, cp -p, still sets the ctime), or None when it is gone."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return max(info.st_mtime, info.st_ctime)
+
+
 def _times(path):
     """(mtime, ctime) of a file, or (None, None) when it is gone or unreadable."""
     try:

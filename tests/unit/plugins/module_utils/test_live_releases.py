@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.phpops.opcache.plugins.module_utils.live import releases
+from ansible_collections.phpops.opcache.plugins.module_utils.live.stale import changed_at
 
 
 def _layout(tmp_path):
@@ -78,3 +80,17 @@ def test_release_roots_below_the_symlink(tmp_path):
     assert [(r['name'], r['current'], r['scripts']) for r in view['releases']] == [('1', False, 1), ('3', True, 1)]
     # a missing directory below the symlink is no root
     assert releases.release_roots([str(site / 'current' / 'missing')]) == []
+
+
+def test_a_preloaded_file_replaced_with_its_old_mtime_counts_as_changed(tmp_path):
+    # rsync -a / tar x / cp -p: the new content keeps the build's (old) mtime; the ctime says when it came
+    lib = tmp_path / 'lib.php'
+    lib.write_text('<?php // v2\n')
+    os.utime(str(lib), (1000, 1000))
+    loaded_at = time.time() - 60  # the master preloaded a minute ago
+    assert changed_at(str(lib)) >= loaded_at and os.stat(str(lib)).st_mtime == 1000
+    view = releases.preload_view({'opcache.preload': {'value': str(lib)}}, {'scripts': [str(lib)]}, [], loaded_at, changed_at)
+    assert [c['file'] for c in view['changed']] == [str(lib)]
+    # the same rule answers the invalidation: a removed file is listed with no time
+    assert releases.changed_preloads(str(lib), [str(lib), '/gone.php'], loaded_at, changed_at) == [
+        (str(lib), changed_at(str(lib))), ('/gone.php', None)]
