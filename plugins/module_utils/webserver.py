@@ -719,7 +719,7 @@ def fpm_document_roots(listens, run=None, timeout=ROOTS_TIMEOUT, nginx_binary=No
     main = apache_main if apache_main is not None else next((p for p in APACHE_MAIN_FILES if os.path.isfile(p)), None)
     if main:
         try:
-            found.extend(dict(r, server='apache') for r in apache_fastcgi_roots(read_apache(read or _read_file, main)))
+            found.extend(dict(r, server='apache') for r in apache_fastcgi_roots(read_apache(read or read_local_text, main)))
         except WebServerError as error:
             notes.append('apache: %s' % error)
     for entry in found:
@@ -728,7 +728,8 @@ def fpm_document_roots(listens, run=None, timeout=ROOTS_TIMEOUT, nginx_binary=No
     return roots, notes
 
 
-def _read_file(path):
+def read_local_text(path):
+    """A web server configuration file's text (read_apache's ``read`` on the target itself)."""
     with open(path, 'r', errors='replace') as handle:
         return handle.read()
 

@@ -203,6 +203,7 @@ from ansible_collections.phpops.opcache.plugins.module_utils.webserver import (
     APACHE_MAIN_FILES,
     WebServerError,
     read_apache,
+    read_local_text,
     route_apache,
     route_nginx,
     run_nginx_dump,
@@ -216,11 +217,6 @@ def engine_report(module, paths):
     every SAPI and directive, the live view with stale scripts under ``paths``."""
     module.params.update(root='/', versions=None, sapis=None, directives=None, verify_paths=paths, max_examples=1000)
     return report_from_params(module).as_dict()
-
-
-def _read_text(path):
-    with open(path, 'r', errors='replace') as handle:
-        return handle.read()
 
 
 def web_route(module):
@@ -241,7 +237,7 @@ def web_route(module):
         if not main:
             return None, 'no nginx binary (%s) and no Apache configuration (%s): cannot follow url %s' % (binary, ', '.join(APACHE_MAIN_FILES),
                                                                                                           params['url'])
-        return route_apache(read_apache(_read_text, main), params['url']), None
+        return route_apache(read_apache(read_local_text, main), params['url']), None
     except WebServerError as error:
         return None, str(error)
 
